@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The Debian packages the guest build needs; installs only what is missing.
+set -euo pipefail
+pkgs=(linux-source-6.1 busybox-static:i386 seabios build-essential gcc-multilib bc flex bison
+      libelf-dev cpio lz4 xz-utils file)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "apt: installing ${missing[*]}"
+[ "$(id -u)" = 0 ] || { echo "apt: run as root, or install: ${missing[*]}" >&2; exit 1; }
+dpkg --print-foreign-architectures | grep -qx i386 || dpkg --add-architecture i386
+apt-get update -q || true   # a mirror mid-sync fails one index; the install below says if it matters
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,63 @@
+/// <reference lib="webworker" />
+// Web Worker entry: one emulated host per worker, so the page stays responsive while it runs.
+import wasmUrl from 'v86/build/v86.wasm?url';
+import { EmulatedHost } from '../common/host/EmulatedHost';
+import { loadGuestImages, parseManifest } from '../common/host/manifest';
+import type { HostWorkerReply, HostWorkerRequest } from '../common/host/hostWorkerProtocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let host: EmulatedHost | undefined;
+const wasmModule = WebAssembly.compileStreaming(fetch(wasmUrl));
+
+const post = (message: HostWorkerReply, transfer: Transferable[] = []) => self.postMessage(message, transfer);
+
+async function fetchBuffer(url: string): Promise<ArrayBuffer> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+function createHost(name: string, imagesUrl: string, memoryMb?: number): EmulatedHost {
+  const created = new EmulatedHost({
+    name,
+    memoryMb,
+    loadImages: async (onProgress) => {
+      const manifest = parseManifest(await (await fetch(imagesUrl + 'manifest.json')).json());
+      return loadGuestImages(manifest, (file) => fetchBuffer(imagesUrl + file), onProgress);
+    },
+    wasm: async (imports) => (await WebAssembly.instantiate(await wasmModule, imports)).exports,
+  });
+  created.onStateChange((state) => post({ type: 'state', state }));
+  created.onProgress((progress) => post({ type: 'progress', progress }));
+  created.onConsoleOutput((data) => post({ type: 'console', data }, [data.buffer as ArrayBuffer]));
+  return created;
+}
+
+async function handle(request: Exclude<HostWorkerRequest, { type: 'console' }>): Promise<unknown> {
+  if (request.type === 'boot') {
+    if (host) throw new Error('this worker already runs a host');
+    host = createHost(request.name, request.imagesUrl, request.memoryMb);
+    return host.boot();
+  }
+  if (!host) throw new Error('no host booted in this worker');
+  switch (request.type) {
+    case 'stats': return host.stats();
+    case 'saveState': return host.saveState();
+    case 'restoreState': return host.restoreState(request.state);
+    case 'shutdown': return host.shutdown();
+  }
+}
+
+self.onmessage = (event: MessageEvent<HostWorkerRequest>) => {
+  const request = event.data;
+  if (request.type === 'console') {
+    host?.writeConsole(request.data);
+    return;
+  }
+  handle(request).then(
+    (value) => post({ type: 'reply', id: request.id, ok: true, value: value as never },
+      value instanceof ArrayBuffer ? [value] : []),
+    (err: unknown) => post({ type: 'reply', id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+};

@@ -1,0 +1,175 @@
+import { V86 } from 'v86';
+import type { V86Options } from 'v86';
+import { Emitter, DisposableStore } from '../util/Emitter';
+import type { GuestImages, FetchProgress } from './manifest';
+import type { BootProgress, BootResult, Host, HostState, HostStats } from './Host';
+import { ConsoleWatcher } from './ConsoleWatcher';
+
+/** Instantiates v86's wasm; adapters compile the module once and share it between hosts. */
+export type WasmInstantiator = NonNullable<V86Options['wasm_fn']>;
+
+export interface EmulatedHostOptions {
+  name: string;
+  /** Supplies the guest images (fetch in the browser, files under Node), reporting progress. */
+  loadImages: (onProgress: (p: FetchProgress) => void) => Promise<GuestImages>;
+  wasm: WasmInstantiator;
+  /** Overrides the manifest's memory size. */
+  memoryMb?: number;
+  bootTimeoutMs?: number;
+}
+
+/** /init prints this once the host is set up, just before the console shell starts. */
+const INIT_BANNER = /ctlab: host (\S+) up in ([\d.]+)s/;
+/**
+ * The console shell's prompt (PS1 in images/initramfs/etc/profile ends in "# " for root), maybe
+ * followed by busybox's cursor-position query (ESC [6n), which only a real terminal answers.
+ */
+const PROMPT = /# (?:\x1b\[6n)?$/;
+
+/** A v86 emulator running the ctlab guest, in this thread. */
+export class EmulatedHost implements Host {
+  readonly name: string;
+  private emulator: V86 | undefined;
+  private currentState: HostState = 'created';
+  private readonly disposables = new DisposableStore();
+  private readonly stateEmitter = this.disposables.add(new Emitter<HostState>());
+  private readonly progressEmitter = this.disposables.add(new Emitter<BootProgress>());
+  private readonly consoleEmitter = this.disposables.add(new Emitter<Uint8Array>());
+  readonly onStateChange = this.stateEmitter.event;
+  readonly onProgress = this.progressEmitter.event;
+  readonly onConsoleOutput = this.consoleEmitter.event;
+
+  private pendingOutput: number[] = [];
+  private flushQueued = false;
+  private readonly watcher = new ConsoleWatcher();
+  private lastStats = { at: 0, instructions: 0 };
+
+  constructor(private readonly options: EmulatedHostOptions) {
+    this.name = options.name;
+  }
+
+  get state(): HostState {
+    return this.currentState;
+  }
+
+  async boot(): Promise<BootResult> {
+    if (this.currentState !== 'created') throw new Error(`host ${this.name} is ${this.currentState}, cannot boot`);
+    const started = performance.now();
+    const progress = (p: Omit<BootProgress, 'elapsedMs'>) =>
+      this.progressEmitter.fire({ ...p, elapsedMs: performance.now() - started });
+    this.setState('booting');
+    try {
+      progress({ phase: 'fetch', loadedBytes: 0 });
+      const images = await this.options.loadImages((p) => progress({ phase: 'fetch', ...p }));
+      const banner = this.watcher.waitFor(INIT_BANNER);
+      this.emulator = this.createEmulator(images);
+      progress({ phase: 'kernel' });
+      const result = await this.withTimeout((async () => {
+        const match = await banner;
+        progress({ phase: 'init' });
+        await this.watcher.waitForSeen(PROMPT);
+        return { bootMs: performance.now() - started, guestUptimeS: Number(match[2]) };
+      })());
+      progress({ phase: 'ready' });
+      this.setState('running');
+      return result;
+    } catch (err) {
+      this.setState('failed');
+      await this.destroyEmulator();
+      throw err;
+    }
+  }
+
+  writeConsole(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    this.requireEmulator().serial_send_bytes(0, bytes);
+  }
+
+  async stats(): Promise<HostStats> {
+    const instructions = this.requireEmulator().get_instruction_counter();
+    const now = performance.now();
+    const seconds = (now - this.lastStats.at) / 1000;
+    const mips = this.lastStats.at && seconds > 0 ? (instructions - this.lastStats.instructions) / seconds / 1e6 : 0;
+    this.lastStats = { at: now, instructions };
+    return { instructions, mips };
+  }
+
+  async saveState(): Promise<ArrayBuffer> {
+    return this.requireEmulator().save_state();
+  }
+
+  async restoreState(state: ArrayBuffer): Promise<void> {
+    await this.requireEmulator().restore_state(state);
+    this.setState('running');
+  }
+
+  async shutdown(): Promise<void> {
+    await this.destroyEmulator();
+    if (this.currentState !== 'failed') this.setState('stopped');
+  }
+
+  dispose(): void {
+    void this.shutdown();
+    this.disposables.dispose();
+  }
+
+  private createEmulator(images: GuestImages): V86 {
+    const { manifest } = images;
+    const emulator = new V86({
+      wasm_fn: this.options.wasm,
+      memory_size: (this.options.memoryMb ?? manifest.memory_mb) * 1024 * 1024,
+      vga_memory_size: 2 * 1024 * 1024,
+      bios: { buffer: images.bios },
+      bzimage: { buffer: images.kernel },
+      initrd: { buffer: images.initrd },
+      cmdline: manifest.cmdline,
+      autostart: true,
+      disable_keyboard: true,
+      disable_mouse: true,
+      disable_speaker: true,
+    } as V86Options);
+    // v86 reports console output one byte per event; hand it on in chunks, once per emulator slice.
+    emulator.add_listener('serial0-output-byte', (byte: number) => {
+      this.pendingOutput.push(byte);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(() => this.flushOutput());
+      }
+    });
+    return emulator;
+  }
+
+  private flushOutput(): void {
+    this.flushQueued = false;
+    const chunk = Uint8Array.from(this.pendingOutput);
+    this.pendingOutput = [];
+    this.watcher.push(chunk);
+    this.consoleEmitter.fire(chunk);
+  }
+
+  private withTimeout<T>(work: Promise<T>): Promise<T> {
+    const ms = this.options.bootTimeoutMs ?? 60_000;
+    let timer: unknown;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`host ${this.name}: no shell prompt within ${ms} ms`)), ms);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private requireEmulator(): V86 {
+    if (!this.emulator) throw new Error(`host ${this.name} is ${this.currentState}`);
+    return this.emulator;
+  }
+
+  private async destroyEmulator(): Promise<void> {
+    const emulator = this.emulator;
+    this.emulator = undefined;
+    if (emulator) await emulator.destroy();
+  }
+
+  private setState(state: HostState): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.stateEmitter.fire(state);
+  }
+}

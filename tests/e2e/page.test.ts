@@ -1,0 +1,44 @@
+// The page in a real Chromium: it boots a host in a worker and gives a working root shell.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, serveBuiltSite } from './browser';
+
+let site: Awaited<ReturnType<typeof serveBuiltSite>>;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  site = await serveBuiltSite();
+  browser = await launchChromium();
+  page = await browser.newPage();
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(site.url);
+});
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+});
+
+const terminalText = () => page.locator('.xterm-rows').innerText();
+
+describe('the ctlab page', () => {
+  it('shows boot progress, then the host console with a root prompt', async () => {
+    // Booting takes seconds, so the progress bar is always on screen for a while.
+    await page.getByRole('progressbar').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="host"][data-state="running"]').waitFor({ timeout: 60_000 });
+    await expect.poll(terminalText, { timeout: 30_000 }).toMatch(/root@ctlab:~#\s*$/m);
+    expect(await page.getByTestId('boot-time').innerText()).toMatch(/booted in \d+\.\d+ s/);
+    await expect.poll(() => page.getByRole('progressbar').count()).toBe(0);
+  });
+
+  it('runs what the user types in a real shell', async () => {
+    await page.locator('.xterm').click();
+    await page.keyboard.type('echo hello-$((6*7))\n');
+    // The typed line echoes as "hello-$((6*7))"; only the shell's arithmetic prints hello-42.
+    await expect.poll(terminalText, { timeout: 30_000 }).toMatch(/^hello-42\s*$/m);
+    await page.keyboard.type('uname -m\n');
+    await expect.poll(terminalText, { timeout: 30_000 }).toMatch(/^i686\s*$/m);
+    expect(pageErrors).toEqual([]);
+  });
+});
