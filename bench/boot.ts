@@ -2,7 +2,7 @@
 // Prints figures only; nothing here is asserted.  Run: npm run bench
 import os from 'node:os';
 import { createNodeHost } from '../src/node/nodeHost';
-import { launchChromium, serveBuiltSite } from '../tests/e2e/browser';
+import { launchChromium, serveBuiltSite, waitForPrompt } from '../tests/e2e/browser';
 import { formatSummary, summarize } from './stats';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -31,8 +31,7 @@ async function pageLoads(): Promise<void> {
       const page = await context.newPage();
       const started = performance.now();
       await page.goto(site.url);
-      await page.locator('[data-testid="host"][data-state="running"]').waitFor({ timeout: 60_000 });
-      await page.waitForFunction(() => /root@ctlab:~#\s*$/m.test(document.querySelector('.xterm-rows')?.textContent ?? ''));
+      await waitForPrompt(page);
       times.push(performance.now() - started);
       await context.close();
     }

@@ -1,5 +1,5 @@
 // Shared by the e2e tests and the page benchmark: a built, served site and Debian's Chromium.
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 
 export const CHROMIUM_ARGS = [
@@ -20,4 +20,15 @@ export async function serveBuiltSite(): Promise<{ url: string; close: () => Prom
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview did not report its address');
   return { url, close: () => server.close() };
+}
+
+/** The text xterm.js renders in the page's host terminal (its DOM renderer keeps rows as text). */
+export const terminalText = (page: Page) => page.locator('.xterm-rows').innerText();
+
+/** Waits until the host terminal shows the root prompt on its last line. */
+export async function waitForPrompt(page: Page, timeoutMs = 60_000): Promise<void> {
+  await page.locator('[data-testid="host"][data-state="running"]').waitFor({ timeout: timeoutMs });
+  await page.waitForFunction(
+    "/root@ctlab:~#\\s*$/m.test(document.querySelector('.xterm-rows')?.textContent ?? '')",
+    undefined, { timeout: timeoutMs, polling: 20 });
 }
