@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the guest build needs; installs only what is missing.
+# No gcc-multilib: its libc6-dev-i386 conflicts with musl-dev:i386; lib32gcc-12-dev is all -m32 needs.
 set -euo pipefail
-pkgs=(linux-source-6.1 busybox-static:i386 seabios build-essential gcc-multilib bc flex bison
+pkgs=(linux-source-6.1 busybox-static:i386 musl-dev:i386 lib32gcc-12-dev seabios build-essential bc flex bison
       libelf-dev cpio lz4 xz-utils file)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,21 +17,32 @@ busybox=/bin/busybox
 file "$busybox" | grep -q 'ELF 32-bit LSB executable, Intel 80386' \
   || { echo "initramfs: $busybox is not the i386 busybox-static" >&2; exit 1; }
 
+# The busybox container template: its directories belong to the id that unprivileged containers'
+# root maps to (CT_IDMAP_BASE in tools/ct/ct.h), so container root owns its own /. Its busybox is
+# a hard link to the host's: stored once, and owned by host root, so no container can change it.
+tpl=/usr/share/ct/templates/busybox
+ctroot=100000
+skeleton() {  # PREFIX UID
+  for d in / /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /run /tmp /mnt /root /etc /var /var/lib /home; do
+    mode=755; [ "$d" = /tmp ] && mode=1777; [ "$d" = /root ] && mode=700
+    [ -n "$1${d%/}" ] && echo "dir $1${d%/} $mode $2 $2"
+  done
+}
 base=$work/base.list
 {
-  for d in /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /run /tmp /mnt /root /etc /var /var/lib; do
-    echo "dir $d 755 0 0"
-  done
+  skeleton "" 0
+  for d in /usr/share /usr/share/ct /usr/share/ct/templates; do echo "dir $d 755 0 0"; done
+  skeleton "$tpl" "$ctroot"
   echo "nod /dev/console 600 0 0 c 5 1"
   echo "nod /dev/null 666 0 0 c 1 3"
-  echo "file /bin/busybox $busybox 755 0 0"
-  # Every applet as a symlink at the path busybox itself lists for it.
+  echo "file /bin/busybox $busybox 755 0 0 $tpl/bin/busybox"
+  # Every applet as a symlink at the path busybox itself lists for it, on the host and in the template.
   "$busybox" --list-full | sort | while read -r applet; do
     [ "$applet" = bin/busybox ] && continue
     echo "slink /$applet /bin/busybox 777 0 0"
+    echo "slink $tpl/$applet /bin/busybox 777 $ctroot $ctroot"
   done
 } > "$base"
-sed -i 's|^dir /tmp 755|dir /tmp 1777|' "$base"
 "$gen" -t 0 "$base" > "$out/base.cpio"
 
 tools=$work/ctlab.list
@@ -40,9 +51,15 @@ tools=$work/ctlab.list
   for f in inittab profile hostname passwd group; do
     echo "file /etc/$f $here/etc/$f 644 0 0"
   done
-  # ctlab's C tools (from images/tools) land here once built.
+  # ctlab's C tools (from images/tools); ct is also the template's /sbin/ct-init (a hard link).
   for t in "$work"/tools/*; do
-    [ -e "$t" ] && echo "file /usr/bin/$(basename "$t") $t 755 0 0"
+    case "$(basename "$t")" in
+      ct) echo "file /usr/bin/ct $t 755 0 0 $tpl/sbin/ct-init" ;;
+      *) echo "file /usr/bin/$(basename "$t") $t 755 0 0" ;;
+    esac
+  done
+  for f in "$here"/template/etc/*; do
+    echo "file $tpl/etc/$(basename "$f") $f 644 $ctroot $ctroot"
   done
 } > "$tools"
 "$gen" -t 0 "$tools" > "$out/ctlab.cpio"

@@ -12,9 +12,11 @@ export class WorkerHost implements Host {
   private readonly stateEmitter = this.disposables.add(new Emitter<HostState>());
   private readonly progressEmitter = this.disposables.add(new Emitter<BootProgress>());
   private readonly consoleEmitter = this.disposables.add(new Emitter<Uint8Array>());
+  private readonly agentEmitter = this.disposables.add(new Emitter<Uint8Array>());
   readonly onStateChange = this.stateEmitter.event;
   readonly onProgress = this.progressEmitter.event;
   readonly onConsoleOutput = this.consoleEmitter.event;
+  readonly onAgentData = this.agentEmitter.event;
   private currentState: HostState = 'created';
   private pending = new Map<number, Pending>();
   private nextId = 1;
@@ -35,6 +37,13 @@ export class WorkerHost implements Host {
   writeConsole(data: string | Uint8Array): void {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     this.worker.postMessage({ type: 'console', data: bytes } satisfies HostWorkerRequest);
+  }
+
+  writeAgent(data: Uint8Array): void {
+    // A copy of exactly these bytes, so transferring it neither detaches the caller's buffer nor
+    // clones a larger one the view may sit in.
+    const bytes = data.slice();
+    this.worker.postMessage({ type: 'agent', data: bytes } satisfies HostWorkerRequest, [bytes.buffer]);
   }
 
   stats(): Promise<HostStats> {
@@ -90,6 +99,9 @@ export class WorkerHost implements Host {
         break;
       case 'console':
         this.consoleEmitter.fire(message.data);
+        break;
+      case 'agent':
+        this.agentEmitter.fire(message.data);
         break;
     }
   }

@@ -31,10 +31,12 @@ function createHost(name: string, imagesUrl: string, memoryMb?: number): Emulate
   created.onStateChange((state) => post({ type: 'state', state }));
   created.onProgress((progress) => post({ type: 'progress', progress }));
   created.onConsoleOutput((data) => post({ type: 'console', data }, [data.buffer as ArrayBuffer]));
+  // EmulatedHost fires a fresh copy per chunk, so its whole buffer can be handed over.
+  created.onAgentData((data) => post({ type: 'agent', data }, [data.buffer as ArrayBuffer]));
   return created;
 }
 
-async function handle(request: Exclude<HostWorkerRequest, { type: 'console' }>): Promise<unknown> {
+async function handle(request: Exclude<HostWorkerRequest, { type: 'console' | 'agent' }>): Promise<unknown> {
   if (request.type === 'boot') {
     if (host) throw new Error('this worker already runs a host');
     host = createHost(request.name, request.imagesUrl, request.memoryMb);
@@ -53,6 +55,15 @@ self.onmessage = (event: MessageEvent<HostWorkerRequest>) => {
   const request = event.data;
   if (request.type === 'console') {
     host?.writeConsole(request.data);
+    return;
+  }
+  if (request.type === 'agent') {
+    try {
+      host?.writeAgent(request.data);
+    } catch {
+      // No emulator (not booted yet, or shut down): the bytes reach no one. Throwing here would
+      // surface as a worker error and fail every pending request.
+    }
     return;
   }
   handle(request).then(

@@ -4,6 +4,7 @@ import { Emitter, DisposableStore } from '../util/Emitter';
 import type { GuestImages, FetchProgress } from './manifest';
 import type { BootProgress, BootResult, Host, HostState, HostStats } from './Host';
 import { ConsoleWatcher } from './ConsoleWatcher';
+import { PacedWriter } from './PacedWriter';
 
 /** Instantiates v86's wasm; adapters compile the module once and share it between hosts. */
 export type WasmInstantiator = NonNullable<V86Options['wasm_fn']>;
@@ -26,6 +27,30 @@ const INIT_BANNER = /ctlab: host (\S+) up in ([\d.]+)s/;
  */
 const PROMPT = /# (?:\x1b\[6n)?$/;
 
+/**
+ * The v86 internals the agent channel needs, typed only as far as it uses them. They are not in
+ * v86's typings, but its npm build keeps these property names (checked in v86 0.5.462's
+ * libv86.mjs). `v86` appears once the wasm module is instantiated; `virtio_console` only with the
+ * `virtio_console` option. Queue 0 is the receive queue of console port 0, the guest's /dev/hvc0.
+ */
+interface V86Internals {
+  readonly bus: { send(event: 'virtio-console0-input-bytes', data: Uint8Array): void };
+  readonly v86?: {
+    cpu?: { devices?: { virtio_console?: { virtio?: { queues?: ReadonlyArray<VirtQueue | undefined> } } } };
+  };
+}
+
+interface VirtQueue {
+  /** Truthy once the guest driver has set the queue up (v86 returns an address). */
+  is_configured(): unknown;
+  /** True while the guest has posted a buffer v86 can fill. */
+  has_request(): boolean;
+}
+
+function internals(emulator: V86): V86Internals {
+  return emulator as unknown as V86Internals;
+}
+
 /** A v86 emulator running the ctlab guest, in this thread. */
 export class EmulatedHost implements Host {
   readonly name: string;
@@ -35,9 +60,19 @@ export class EmulatedHost implements Host {
   private readonly stateEmitter = this.disposables.add(new Emitter<HostState>());
   private readonly progressEmitter = this.disposables.add(new Emitter<BootProgress>());
   private readonly consoleEmitter = this.disposables.add(new Emitter<Uint8Array>());
+  private readonly agentEmitter = this.disposables.add(new Emitter<Uint8Array>());
   readonly onStateChange = this.stateEmitter.event;
   readonly onProgress = this.progressEmitter.event;
   readonly onConsoleOutput = this.consoleEmitter.event;
+  readonly onAgentData = this.agentEmitter.event;
+
+  // v86 drops virtio-console input when the guest has no receive buffer posted: pace the writes.
+  private readonly agentWriter = this.disposables.add(new PacedWriter({
+    canAccept: () => this.agentCanReceive(),
+    send: (chunk) => {
+      if (this.emulator) internals(this.emulator).bus.send('virtio-console0-input-bytes', chunk);
+    },
+  }));
 
   private pendingOutput: number[] = [];
   private flushQueued = false;
@@ -85,6 +120,11 @@ export class EmulatedHost implements Host {
     this.requireEmulator().serial_send_bytes(0, bytes);
   }
 
+  writeAgent(data: Uint8Array): void {
+    this.requireEmulator();
+    this.agentWriter.write(data);
+  }
+
   async stats(): Promise<HostStats> {
     const instructions = this.requireEmulator().get_instruction_counter();
     const now = performance.now();
@@ -99,6 +139,8 @@ export class EmulatedHost implements Host {
   }
 
   async restoreState(state: ArrayBuffer): Promise<void> {
+    // Bytes queued for the old guest mean nothing to the restored one.
+    this.agentWriter.clear();
     await this.requireEmulator().restore_state(state);
     this.setState('running');
   }
@@ -127,6 +169,9 @@ export class EmulatedHost implements Host {
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
+      // /dev/hvc0 in the guest, the agent's channel (docs/agent-protocol.md). v86 reads this as it
+      // reads `true`: the device without a page adapter; its typings accept only this spelling.
+      virtio_console: { type: 'none' },
     } as V86Options);
     // v86 reports console output one byte per event; hand it on in chunks, once per emulator slice.
     emulator.add_listener('serial0-output-byte', (byte: number) => {
@@ -136,7 +181,18 @@ export class EmulatedHost implements Host {
         queueMicrotask(() => this.flushOutput());
       }
     });
+    emulator.add_listener('virtio-console0-output-bytes', (bytes: Uint8Array) => {
+      // Copied: listeners may keep or transfer it, and the array belongs to v86.
+      this.agentEmitter.fire(bytes.slice());
+    });
     return emulator;
+  }
+
+  /** True while the guest's agent port has a receive buffer posted, so input will not be dropped. */
+  private agentCanReceive(): boolean {
+    if (!this.emulator) return false;
+    const queue = internals(this.emulator).v86?.cpu?.devices?.virtio_console?.virtio?.queues?.[0];
+    return Boolean(queue?.is_configured()) && queue!.has_request();
   }
 
   private flushOutput(): void {
@@ -164,6 +220,7 @@ export class EmulatedHost implements Host {
   private async destroyEmulator(): Promise<void> {
     const emulator = this.emulator;
     this.emulator = undefined;
+    this.agentWriter.clear();
     if (emulator) await emulator.destroy();
   }
 

@@ -42,11 +42,15 @@ export interface Host extends Disposable {
   readonly onProgress: Event<BootProgress>;
   /** Bytes the guest wrote to its console (ttyS0), in order, batched. */
   readonly onConsoleOutput: Event<Uint8Array>;
+  /** Bytes the guest's agent wrote to /dev/hvc0 (virtio-console port 0), in order; AgentClient reads them. */
+  readonly onAgentData: Event<Uint8Array>;
 
   /** Fetches the images and boots to a shell prompt. Rejects on failure or timeout. */
   boot(): Promise<BootResult>;
   /** Types into the console, as a user at its terminal would. */
   writeConsole(data: string | Uint8Array): void;
+  /** Sends bytes to the guest's agent on /dev/hvc0, paced so that the guest loses none. */
+  writeAgent(data: Uint8Array): void;
   stats(): Promise<HostStats>;
   /** The whole emulator state (CPU, devices, RAM); restoreState() brings a host back to it. */
   saveState(): Promise<ArrayBuffer>;

@@ -8,11 +8,15 @@ export type HostWorkerRequest =
   | { type: 'saveState'; id: number }
   | { type: 'restoreState'; id: number; state: ArrayBuffer }
   | { type: 'shutdown'; id: number }
-  | { type: 'console'; data: Uint8Array };
+  | { type: 'console'; data: Uint8Array }
+  /** Bytes for the guest's agent; the buffer is transferred. */
+  | { type: 'agent'; data: Uint8Array };
 
 export type HostWorkerReply =
   | { type: 'reply'; id: number; ok: true; value?: BootResult | HostStats | ArrayBuffer }
   | { type: 'reply'; id: number; ok: false; error: string }
   | { type: 'state'; state: HostState }
   | { type: 'progress'; progress: BootProgress }
-  | { type: 'console'; data: Uint8Array };
+  | { type: 'console'; data: Uint8Array }
+  /** Bytes from the guest's agent; the buffer is transferred. */
+  | { type: 'agent'; data: Uint8Array };

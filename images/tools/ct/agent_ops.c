@@ -1,0 +1,531 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "agent_ops.h"
+#include "base64.h"
+#include "cgroup.h"
+#include "config.h"
+#include "console.h"
+#include "container.h"
+#include "exec.h"
+#include "parse.h"
+#include "report.h"
+#include "util.h"
+
+struct tty_session agent_ttys[AGENT_MAX_TTYS];
+
+/* --- reading arguments: every field is checked for type and range --------------------------- */
+
+static int arg_string(const struct json *args, const char *key, bool required, const char **out, struct ct_err *err)
+{
+	const struct json *v = json_get(args, key);
+	if (!v) {
+		if (required)
+			return ct_fail(err, "bad_request", "missing field \"%s\"", key);
+		*out = NULL;
+		return 0;
+	}
+	if (!json_as_string(v, out, NULL))
+		return ct_fail(err, "bad_request", "field \"%s\" must be a string", key);
+	return 0;
+}
+
+static int arg_name(const struct json *args, const char **name, struct ct_err *err)
+{
+	if (arg_string(args, "name", true, name, err) < 0)
+		return -1;
+	return parse_container_name(*name, err);
+}
+
+/* An integer limit: absent leaves *out alone, null means unlimited (-1). */
+static int arg_limit(const struct json *args, const char *key, int64_t min, int64_t max, bool *given,
+		     int64_t *out, struct ct_err *err)
+{
+	const struct json *v = json_get(args, key);
+	if (!v)
+		return 0;
+	*given = true;
+	if (json_is_null(v)) {
+		*out = -1;
+		return 0;
+	}
+	int64_t i;
+	if (!json_as_int64(v, &i))
+		return ct_fail(err, "bad_request", "field \"%s\" must be an integer or null", key);
+	if (i < min || i > max)
+		return ct_fail(err, "invalid_argument", "field \"%s\" must be from %lld to %lld", key, (long long)min, (long long)max);
+	*out = i;
+	return 0;
+}
+
+static int arg_cpus(const struct json *args, bool *given, int64_t *quota, struct ct_err *err)
+{
+	const struct json *v = json_get(args, "cpus");
+	double d;
+	if (!v)
+		return 0;
+	*given = true;
+	if (json_is_null(v)) {
+		*quota = -1;
+		return 0;
+	}
+	if (!json_as_double(v, &d))
+		return ct_fail(err, "bad_request", "field \"cpus\" must be a number or null");
+	char text[32];
+	snprintf(text, sizeof(text), "%.6g", d);
+	return parse_cpus(text, quota, err);
+}
+
+static int arg_limits(const struct json *args, struct ct_limits *l, struct ct_err *err)
+{
+	if (arg_limit(args, "memory", 1 << 20, 1LL << 40, &l->set_memory, &l->memory, err) < 0 ||
+	    arg_limit(args, "pids", 1, 1000000, &l->set_pids, &l->pids, err) < 0 ||
+	    arg_cpus(args, &l->set_cpu, &l->cpu_quota, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int reply_info(const char *name, struct jbuf *b, struct ct_err *err)
+{
+	struct ct_config c;
+	if (config_load(name, &c, err) < 0)
+		return -1;
+	report_info(b, &c);
+	return 0;
+}
+
+static void empty(struct jbuf *b)
+{
+	jb_obj_begin(b);
+	jb_obj_end(b);
+}
+
+/* --- the ops ------------------------------------------------------------------------------- */
+
+static int op_ping(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	(void)args; (void)err;
+	empty(b);
+	return 0;
+}
+
+static int op_create(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name, *tpl, *ip, *hostname;
+	struct ct_limits l = { 0 };
+	bool privileged = false;
+	if (arg_name(args, &name, err) < 0 || arg_string(args, "template", false, &tpl, err) < 0 ||
+	    arg_string(args, "ip", false, &ip, err) < 0 || arg_string(args, "hostname", false, &hostname, err) < 0 ||
+	    arg_limits(args, &l, err) < 0)
+		return -1;
+	const struct json *p = json_get(args, "privileged");
+	if (p && !json_as_bool(p, &privileged))
+		return ct_fail(err, "bad_request", "field \"privileged\" must be a boolean");
+	struct ct_config c;
+	config_defaults(&c, name);
+	if (tpl && parse_container_name(tpl, err) < 0)
+		return -1;
+	if (tpl)
+		snprintf(c.template, sizeof(c.template), "%s", tpl);
+	if (hostname && parse_hostname(hostname, err) < 0)
+		return -1;
+	if (hostname)
+		snprintf(c.hostname, sizeof(c.hostname), "%s", hostname);
+	if (ip && parse_ipv4_cidr(ip, &c.ip, &c.prefix, err) < 0)
+		return -1;
+	c.has_ip = ip != NULL;
+	if (l.set_memory)
+		c.memory = l.memory;
+	if (l.set_pids)
+		c.pids = l.pids;
+	if (l.set_cpu)
+		c.cpu_quota = l.cpu_quota;
+	c.privileged = privileged;
+	if (container_create(&c, err) < 0)
+		return -1;
+	report_info(b, &c);
+	return 0;
+}
+
+static int op_start(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	if (arg_name(args, &name, err) < 0 || container_start(name, err) < 0)
+		return -1;
+	return reply_info(name, b, err);
+}
+
+static int op_restart(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	if (arg_name(args, &name, err) < 0 || container_restart(name, err) < 0)
+		return -1;
+	return reply_info(name, b, err);
+}
+
+static int op_stop(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	bool given = false;
+	int64_t timeout = 10;
+	if (arg_name(args, &name, err) < 0 || arg_limit(args, "timeout", 0, 3600, &given, &timeout, err) < 0)
+		return -1;
+	if (container_stop(name, timeout < 0 ? 10 : (int)timeout, err) < 0)
+		return -1;
+	return reply_info(name, b, err);
+}
+
+static int op_kill(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name, *signame = NULL;
+	int64_t signum;
+	int sig = SIGKILL;
+	if (arg_name(args, &name, err) < 0)
+		return -1;
+	const struct json *v = json_get(args, "signal");
+	if (v && json_as_int64(v, &signum)) {
+		if (signum < 1 || signum > 64)
+			return ct_fail(err, "invalid_argument", "invalid signal %lld", (long long)signum);
+		sig = (int)signum;
+	} else if (v && !json_as_string(v, &signame, NULL)) {
+		return ct_fail(err, "bad_request", "field \"signal\" must be a number or a name");
+	}
+	if (signame && parse_signal(signame, &sig, err) < 0)
+		return -1;
+	if (container_kill(name, sig, err) < 0)
+		return -1;
+	return reply_info(name, b, err);
+}
+
+static int op_destroy(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	bool force = false;
+	if (arg_name(args, &name, err) < 0)
+		return -1;
+	const struct json *v = json_get(args, "force");
+	if (v && !json_as_bool(v, &force))
+		return ct_fail(err, "bad_request", "field \"force\" must be a boolean");
+	if (container_destroy(name, force, err) < 0)
+		return -1;
+	empty(b);
+	return 0;
+}
+
+static int list_one(const struct ct_config *c, void *arg)
+{
+	report_info(arg, c);
+	return 0;
+}
+
+static int op_list(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	(void)args;
+	jb_obj_begin(b);
+	jb_key(b, "containers");
+	jb_arr_begin(b);
+	if (config_for_each(list_one, b, err) < 0)
+		return -1;
+	jb_arr_end(b);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int op_status(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	return arg_name(args, &name, err) < 0 ? -1 : reply_info(name, b, err);
+}
+
+static int op_set(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	struct ct_limits l = { 0 };
+	if (arg_name(args, &name, err) < 0 || arg_limits(args, &l, err) < 0)
+		return -1;
+	if (!l.set_memory && !l.set_pids && !l.set_cpu)
+		return ct_fail(err, "bad_request", "give at least one of memory, pids, cpus");
+	if (container_set(name, &l, err) < 0)
+		return -1;
+	return reply_info(name, b, err);
+}
+
+static int op_stats(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	struct ct_stats s;
+	if (arg_name(args, &name, err) < 0)
+		return -1;
+	if (!config_exists(name))
+		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (cgroup_read_stats(name, &s, err) < 0)
+		return -1;
+	report_stats(b, name, &s);
+	return 0;
+}
+
+static int op_logs(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	static char buf[CT_LOG_KEEP];
+	const char *name;
+	if (arg_name(args, &name, err) < 0)
+		return -1;
+	if (!config_exists(name))
+		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	ssize_t n = console_log_read(name, buf, sizeof(buf));
+	jb_obj_begin(b);
+	jb_key(b, "data");
+	jb_b64(b, buf, n > 0 ? n : 0);
+	jb_obj_end(b);
+	return 0;
+}
+
+/* --- exec: a command with its stdio on pipes, output collected up to a cap ----------------- */
+
+#define EXEC_OUTPUT_MAX (1 << 20)
+#define EXEC_MAX_ARGS 256
+
+struct capture { char *data; size_t len; };
+
+static void capture_read(int *fd, struct capture *c)
+{
+	char buf[16384];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			close(*fd);
+			*fd = -1;
+		}
+		return;
+	}
+	size_t keep = c->len + n > EXEC_OUTPUT_MAX ? EXEC_OUTPUT_MAX - c->len : (size_t)n;
+	if (keep > 0) {
+		char *grown = realloc(c->data, c->len + keep);
+		if (!grown)
+			return;
+		c->data = grown;
+		memcpy(c->data + c->len, buf, keep);
+		c->len += keep;
+	}
+}
+
+static int op_exec(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name, *stdin_b64 = NULL;
+	size_t stdin_b64_len = 0;
+	bool given = false;
+	int64_t timeout = 30;
+	if (arg_name(args, &name, err) < 0 || arg_limit(args, "timeout", 1, 3600, &given, &timeout, err) < 0)
+		return -1;
+	const struct json *argv_json = json_get(args, "argv");
+	size_t argc = json_array_len(argv_json);
+	if (!argv_json || argv_json->type != JSON_ARRAY || argc == 0 || argc > EXEC_MAX_ARGS)
+		return ct_fail(err, "bad_request", "field \"argv\" must be an array of 1 to %d strings", EXEC_MAX_ARGS);
+	char *argv[EXEC_MAX_ARGS + 1];
+	for (size_t i = 0; i < argc; i++)
+		if (!json_as_string(json_array_at(argv_json, i), (const char **)&argv[i], NULL))
+			return ct_fail(err, "bad_request", "field \"argv\" must be an array of strings");
+	argv[argc] = NULL;
+	const struct json *in = json_get(args, "stdin");
+	if (in && !json_as_string(in, &stdin_b64, &stdin_b64_len))
+		return ct_fail(err, "bad_request", "field \"stdin\" must be a base64 string");
+	char *input = NULL;
+	ssize_t input_len = 0;
+	if (stdin_b64) {
+		input = malloc(b64_decoded_max(stdin_b64_len) + 1);
+		input_len = input ? b64_decode(input, stdin_b64, stdin_b64_len) : -1;
+		if (input_len < 0) {
+			free(input);
+			return ct_fail(err, "bad_request", "field \"stdin\" is not valid base64");
+		}
+	}
+
+	int in_pipe[2], out_pipe[2], err_pipe[2];
+	if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
+		free(input);
+		return ct_fail_errno(err, "pipe");
+	}
+	const int stdio[3] = { in_pipe[0], out_pipe[1], err_pipe[1] };
+	pid_t helper = exec_spawn(name, argv, stdio, NULL, err);
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	if (helper < 0) {
+		close(in_pipe[1]);
+		close(out_pipe[0]);
+		close(err_pipe[0]);
+		free(input);
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	write_all(in_pipe[1], input, input_len); /* a command that does not read it gets EPIPE: fine */
+	close(in_pipe[1]);
+	free(input);
+
+	struct capture out = { 0 }, errout = { 0 };
+	int fds[2] = { out_pipe[0], err_pipe[0] };
+	long long deadline = now_ms() + timeout * 1000;
+	bool timed_out = false;
+	while (fds[0] >= 0 || fds[1] >= 0) {
+		struct pollfd p[2] = { { .fd = fds[0], .events = POLLIN }, { .fd = fds[1], .events = POLLIN } };
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			capture_read(&fds[0], &out);
+		if (p[1].revents)
+			capture_read(&fds[1], &errout);
+	}
+	if (timed_out)
+		kill(helper, SIGKILL); /* its command dies with it (PR_SET_PDEATHSIG) */
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	int code = exec_wait(helper);
+	if (timed_out) {
+		free(out.data);
+		free(errout.data);
+		return ct_fail(err, "timeout", "%s did not finish within %lld s", argv[0], (long long)timeout);
+	}
+	jb_obj_begin(b);
+	jb_key(b, "exit_code"); jb_int(b, code);
+	jb_key(b, "stdout"); jb_b64(b, out.data, out.len);
+	jb_key(b, "stderr"); jb_b64(b, errout.data, errout.len);
+	jb_obj_end(b);
+	free(out.data);
+	free(errout.data);
+	return 0;
+}
+
+/* --- terminals ----------------------------------------------------------------------------- */
+
+static struct tty_session *find_tty(const struct json *args, struct ct_err *err)
+{
+	int64_t id;
+	if (!json_get_int64(args, "session", &id))
+		return ct_fail(err, "bad_request", "field \"session\" must be an integer"), NULL;
+	for (int i = 0; i < AGENT_MAX_TTYS; i++)
+		if (agent_ttys[i].id == id && agent_ttys[i].id > 0)
+			return &agent_ttys[i];
+	return ct_fail(err, "not_found", "no terminal session %lld", (long long)id), NULL;
+}
+
+static int arg_size(const struct json *args, const char *key, int64_t def, int64_t *out, struct ct_err *err)
+{
+	bool given = false;
+	*out = def;
+	return arg_limit(args, key, 1, 1000, &given, out, err);
+}
+
+static void set_winsize(int master, int64_t cols, int64_t rows)
+{
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int op_tty_open(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	static int next_id = 1;
+	const char *name;
+	int64_t cols, rows;
+	if (arg_name(args, &name, err) < 0 || arg_size(args, "cols", 80, &cols, err) < 0 ||
+	    arg_size(args, "rows", 24, &rows, err) < 0)
+		return -1;
+	struct tty_session *t = NULL;
+	for (int i = 0; i < AGENT_MAX_TTYS && !t; i++)
+		if (agent_ttys[i].id == 0)
+			t = &agent_ttys[i];
+	if (!t)
+		return ct_fail(err, "failed", "too many terminal sessions (%d)", AGENT_MAX_TTYS);
+	char *const argv[] = { "/bin/sh", "-l", NULL };
+	int master;
+	pid_t helper = exec_spawn(name, argv, NULL, &master, err);
+	if (helper < 0)
+		return -1;
+	set_winsize(master, cols, rows);
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	*t = (struct tty_session){ .id = next_id++, .master = master, .helper = helper };
+	jb_obj_begin(b);
+	jb_key(b, "session"); jb_int(b, t->id);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int op_tty_input(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *data;
+	size_t len;
+	struct tty_session *t = find_tty(args, err);
+	if (!t)
+		return -1;
+	if (!json_get_string(args, "data", &data, &len))
+		return ct_fail(err, "bad_request", "field \"data\" must be a base64 string");
+	char *bytes = malloc(b64_decoded_max(len) + 1);
+	ssize_t n = bytes ? b64_decode(bytes, data, len) : -1;
+	if (n < 0) {
+		free(bytes);
+		return ct_fail(err, "bad_request", "field \"data\" is not valid base64");
+	}
+	/* The master is non-blocking; a full terminal buffer drops keystrokes rather than the agent. */
+	if (n > 0 && write(t->master, bytes, n) < 0 && errno != EAGAIN) {
+		free(bytes);
+		return ct_fail_errno(err, "writing to terminal %d", t->id);
+	}
+	free(bytes);
+	empty(b);
+	return 0;
+}
+
+static int op_tty_resize(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	int64_t cols, rows;
+	struct tty_session *t = find_tty(args, err);
+	if (!t || arg_size(args, "cols", 80, &cols, err) < 0 || arg_size(args, "rows", 24, &rows, err) < 0)
+		return -1;
+	set_winsize(t->master, cols, rows);
+	empty(b);
+	return 0;
+}
+
+static int op_tty_close(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	struct tty_session *t = find_tty(args, err);
+	if (!t)
+		return -1;
+	/* Hanging up the terminal ends the shell; the exit is reported as a tty_exit event. */
+	close(t->master);
+	t->master = -1;
+	kill(t->helper, SIGHUP);
+	empty(b);
+	return 0;
+}
+
+static const struct agent_op ops[] = {
+	{ "ping", false, op_ping }, { "create", false, op_create }, { "start", true, op_start },
+	{ "stop", true, op_stop }, { "kill", false, op_kill }, { "restart", true, op_restart },
+	{ "destroy", true, op_destroy }, { "list", false, op_list }, { "status", false, op_status },
+	{ "set", false, op_set }, { "stats", false, op_stats }, { "logs", false, op_logs },
+	{ "exec", true, op_exec }, { "tty_open", false, op_tty_open }, { "tty_input", false, op_tty_input },
+	{ "tty_resize", false, op_tty_resize }, { "tty_close", false, op_tty_close },
+};
+
+const struct agent_op *agent_find_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(ops[i].name, name))
+			return &ops[i];
+	return NULL;
+}

@@ -1,0 +1,337 @@
+// The ctlab agent protocol, version 1: the TypeScript side of docs/agent-protocol.md (the guest side
+// is images/tools/ct/agent.c). Wire shapes are kept exactly, snake_case included, and everything
+// that comes from the guest is checked here before the rest of the page sees it.
+import { isBase64 } from '../util/base64';
+
+export const PROTOCOL_VERSION = 1;
+/** The agent discards longer lines (answering `oversized`); the client refuses to send them. */
+export const MAX_LINE_BYTES = 65536;
+
+export const ERROR_CODES = [
+  'bad_request', 'oversized', 'unknown_op', 'invalid_argument', 'not_found', 'exists', 'state',
+  'conflict', 'failed', 'timeout',
+] as const;
+/** Why the agent refused or failed a request. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type ContainerState = 'stopped' | 'running';
+
+/** A container as the agent describes it (`info`). */
+export interface ContainerInfo {
+  name: string;
+  state: ContainerState;
+  template: string;
+  hostname: string;
+  /** "a.b.c.d/n", null when unset. */
+  ip: string | null;
+  /** Bytes, null when unlimited. */
+  memory: number | null;
+  pids: number | null;
+  /** CPUs' worth of time (0.5 = half a CPU), null when unlimited. */
+  cpus: number | null;
+  privileged: boolean;
+  /** Host pid of the container's init, null when stopped. */
+  init_pid: number | null;
+  /** Unix time, seconds. */
+  created: number;
+}
+
+/** A container's resource use, the beancounters view. `max` is null when unlimited. */
+export interface ContainerStats {
+  name: string;
+  memory: { current: number; max: number | null; peak: number; oom_kills: number };
+  pids: { current: number; max: number | null; refused: number };
+  cpu: {
+    usage_usec: number; user_usec: number; system_usec: number;
+    nr_periods: number; nr_throttled: number; throttled_usec: number;
+  };
+}
+
+/** Limits for `set`; null removes a limit, an absent field leaves it alone. */
+export interface ResourceLimits {
+  memory?: number | null;
+  pids?: number | null;
+  cpus?: number | null;
+}
+
+export interface CreateArgs {
+  name: string;
+  /** Default "busybox". */
+  template?: string;
+  memory?: number;
+  pids?: number;
+  cpus?: number;
+  /** "a.b.c.d/n". */
+  ip?: string;
+  hostname?: string;
+  privileged?: boolean;
+}
+
+/** A signal by number or by name ("TERM", "SIGTERM"). */
+export type Signal = number | string;
+
+type NoArgs = Record<string, never>;
+type EmptyResult = Record<string, never>;
+
+/** Every op with its args and its result, as they travel. */
+export interface Ops {
+  ping: { args: NoArgs; result: EmptyResult };
+  create: { args: CreateArgs; result: ContainerInfo };
+  start: { args: { name: string }; result: ContainerInfo };
+  restart: { args: { name: string }; result: ContainerInfo };
+  /** `timeout`: seconds before SIGKILL, default 10. */
+  stop: { args: { name: string; timeout?: number }; result: ContainerInfo };
+  /** `signal`: default "KILL". */
+  kill: { args: { name: string; signal?: Signal }; result: ContainerInfo };
+  destroy: { args: { name: string; force?: boolean }; result: EmptyResult };
+  list: { args: NoArgs; result: { containers: ContainerInfo[] } };
+  status: { args: { name: string }; result: ContainerInfo };
+  set: { args: { name: string } & ResourceLimits; result: ContainerInfo };
+  stats: { args: { name: string }; result: ContainerStats };
+  /** `data`: base64 of the last 64 KiB of the container's console. */
+  logs: { args: { name: string }; result: { data: string } };
+  /** `stdin` base64; `timeout` seconds, default 30. Output is base64, each stream capped at 1 MiB. */
+  exec: {
+    args: { name: string; argv: string[]; stdin?: string; timeout?: number };
+    result: { exit_code: number; stdout: string; stderr: string };
+  };
+  tty_open: { args: { name: string; cols?: number; rows?: number }; result: { session: number } };
+  tty_input: { args: { session: number; data: string }; result: EmptyResult };
+  tty_resize: { args: { session: number; cols: number; rows: number }; result: EmptyResult };
+  tty_close: { args: { session: number }; result: EmptyResult };
+}
+
+export type Op = keyof Ops;
+export type OpArgs<O extends Op> = Ops[O]['args'];
+export type OpResult<O extends Op> = Ops[O]['result'];
+
+/** Page → guest. `args` may be left out when an op takes none. */
+export interface Request<O extends Op = Op> {
+  id: number;
+  op: O;
+  args?: OpArgs<O>;
+}
+
+/** The result's shape depends on the op of the request it answers; parseResult checks it. */
+export interface SuccessReply {
+  id: number | null;
+  ok: true;
+  result: Record<string, unknown>;
+}
+
+export interface ErrorReply {
+  /** null when the agent could not read an id from the request line. */
+  id: number | null;
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+
+export type Reply = SuccessReply | ErrorReply;
+
+export interface HelloEvent { event: 'hello'; protocol: number; hostname: string }
+export interface StateEvent {
+  event: 'state';
+  name: string;
+  state: ContainerState | 'destroyed';
+  /** Present when the container stopped. */
+  exit_code?: number;
+}
+/** Every 2 s while any container runs. */
+export interface StatsEvent { event: 'stats'; containers: ContainerStats[] }
+/** Terminal output, `data` base64. */
+export interface TtyEvent { event: 'tty'; session: number; data: string }
+export interface TtyExitEvent { event: 'tty_exit'; session: number; exit_code: number }
+
+export type AgentEvent = HelloEvent | StateEvent | StatsEvent | TtyEvent | TtyExitEvent;
+
+/** Guest → page: one line. */
+export type IncomingMessage = Reply | AgentEvent;
+
+/**
+ * Checks one parsed line from the guest. Returns it typed (a fresh object holding only the
+ * documented fields), or undefined when it is not a valid reply or event; `onProblem` hears why.
+ */
+export function parseIncoming(value: unknown, onProblem?: (reason: string) => void): IncomingMessage | undefined {
+  return checked(() => incomingMessage(value), onProblem);
+}
+
+/** Checks a success reply's result against the op it answers; undefined (and why) when malformed. */
+export function parseResult<O extends Op>(op: O, result: unknown, onProblem?: (reason: string) => void): OpResult<O> | undefined {
+  const check = RESULT_CHECKS[op] as Check<OpResult<O>>;
+  return checked(() => check(result, 'result'), onProblem);
+}
+
+// --- Checks. Each returns the typed value or throws a ShapeError naming the offending path.
+
+class ShapeError extends Error {}
+
+type Check<T> = (value: unknown, path: string) => T;
+
+function checked<T>(run: () => T, onProblem?: (reason: string) => void): T | undefined {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
+    onProblem?.(err.message);
+    return undefined;
+  }
+}
+
+function fail(path: string, expected: string, value: unknown): never {
+  const got = value === null ? 'null'
+    : Array.isArray(value) ? 'an array'
+    : typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+    : typeof value === 'number' || typeof value === 'boolean' ? String(value)
+    : typeof value;
+  throw new ShapeError(`${path}: expected ${expected}, got ${got}`);
+}
+
+const string: Check<string> = (v, path) => (typeof v === 'string' ? v : fail(path, 'a string', v));
+const boolean: Check<boolean> = (v, path) => (typeof v === 'boolean' ? v : fail(path, 'a boolean', v));
+const number: Check<number> = (v, path) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(path, 'a number', v));
+const integer: Check<number> = (v, path) => (Number.isSafeInteger(v) ? (v as number) : fail(path, 'an integer', v));
+const base64: Check<string> = (v, path) => (isBase64(string(v, path)) ? (v as string) : fail(path, 'base64', v));
+
+function nullable<T>(check: Check<T>): Check<T | null> {
+  return (v, path) => (v === null ? null : check(v, path));
+}
+
+function oneOf<T extends string>(values: readonly T[]): Check<T> {
+  return (v, path) => ((values as readonly unknown[]).includes(v) ? (v as T) : fail(path, values.map((x) => `"${x}"`).join(' or '), v));
+}
+
+function arrayOf<T>(check: Check<T>): Check<T[]> {
+  return (v, path) => (Array.isArray(v) ? v.map((item, i) => check(item, `${path}[${i}]`)) : fail(path, 'an array', v));
+}
+
+function object(v: unknown, path: string): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(path, 'an object', v);
+}
+
+/** Reads a required field through `check`. */
+function field<T>(o: Record<string, unknown>, key: string, check: Check<T>, path: string): T {
+  return check(o[key], `${path}.${key}`);
+}
+
+const emptyResult: Check<EmptyResult> = (v, path) => {
+  object(v, path);
+  return {};
+};
+
+const containerInfo: Check<ContainerInfo> = (v, path) => {
+  const o = object(v, path);
+  return {
+    name: field(o, 'name', string, path),
+    state: field(o, 'state', oneOf(['stopped', 'running'] as const), path),
+    template: field(o, 'template', string, path),
+    hostname: field(o, 'hostname', string, path),
+    ip: field(o, 'ip', nullable(string), path),
+    memory: field(o, 'memory', nullable(integer), path),
+    pids: field(o, 'pids', nullable(integer), path),
+    cpus: field(o, 'cpus', nullable(number), path),
+    privileged: field(o, 'privileged', boolean, path),
+    init_pid: field(o, 'init_pid', nullable(integer), path),
+    created: field(o, 'created', integer, path),
+  };
+};
+
+const containerStats: Check<ContainerStats> = (v, path) => {
+  const o = object(v, path);
+  const memory = object(o.memory, `${path}.memory`);
+  const pids = object(o.pids, `${path}.pids`);
+  const cpu = object(o.cpu, `${path}.cpu`);
+  const mp = `${path}.memory`, pp = `${path}.pids`, cp = `${path}.cpu`;
+  return {
+    name: field(o, 'name', string, path),
+    memory: {
+      current: field(memory, 'current', integer, mp),
+      max: field(memory, 'max', nullable(integer), mp),
+      peak: field(memory, 'peak', integer, mp),
+      oom_kills: field(memory, 'oom_kills', integer, mp),
+    },
+    pids: {
+      current: field(pids, 'current', integer, pp),
+      max: field(pids, 'max', nullable(integer), pp),
+      refused: field(pids, 'refused', integer, pp),
+    },
+    cpu: {
+      usage_usec: field(cpu, 'usage_usec', integer, cp),
+      user_usec: field(cpu, 'user_usec', integer, cp),
+      system_usec: field(cpu, 'system_usec', integer, cp),
+      nr_periods: field(cpu, 'nr_periods', integer, cp),
+      nr_throttled: field(cpu, 'nr_throttled', integer, cp),
+      throttled_usec: field(cpu, 'throttled_usec', integer, cp),
+    },
+  };
+};
+
+const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
+  ping: emptyResult,
+  create: containerInfo,
+  start: containerInfo,
+  restart: containerInfo,
+  stop: containerInfo,
+  kill: containerInfo,
+  destroy: emptyResult,
+  list: (v, path) => ({ containers: field(object(v, path), 'containers', arrayOf(containerInfo), path) }),
+  status: containerInfo,
+  set: containerInfo,
+  stats: containerStats,
+  logs: (v, path) => ({ data: field(object(v, path), 'data', base64, path) }),
+  exec: (v, path) => {
+    const o = object(v, path);
+    return {
+      exit_code: field(o, 'exit_code', integer, path),
+      stdout: field(o, 'stdout', base64, path),
+      stderr: field(o, 'stderr', base64, path),
+    };
+  },
+  tty_open: (v, path) => ({ session: field(object(v, path), 'session', integer, path) }),
+  tty_input: emptyResult,
+  tty_resize: emptyResult,
+  tty_close: emptyResult,
+};
+
+function agentEvent(o: Record<string, unknown>, path: string): AgentEvent {
+  switch (o.event) {
+    case 'hello':
+      return { event: 'hello', protocol: field(o, 'protocol', integer, path), hostname: field(o, 'hostname', string, path) };
+    case 'state': {
+      const state: StateEvent = {
+        event: 'state',
+        name: field(o, 'name', string, path),
+        state: field(o, 'state', oneOf(['running', 'stopped', 'destroyed'] as const), path),
+      };
+      if (o.exit_code !== undefined) state.exit_code = field(o, 'exit_code', integer, path);
+      return state;
+    }
+    case 'stats':
+      return { event: 'stats', containers: field(o, 'containers', arrayOf(containerStats), path) };
+    case 'tty':
+      return { event: 'tty', session: field(o, 'session', integer, path), data: field(o, 'data', base64, path) };
+    case 'tty_exit':
+      return { event: 'tty_exit', session: field(o, 'session', integer, path), exit_code: field(o, 'exit_code', integer, path) };
+    default:
+      throw new ShapeError(`${path}.event: unknown event ${JSON.stringify(o.event)}`);
+  }
+}
+
+function incomingMessage(value: unknown): IncomingMessage {
+  const path = 'message';
+  const o = object(value, path);
+  if ('event' in o) return agentEvent(o, path);
+  const id = field(o, 'id', nullable(integer), path);
+  if (o.ok === true) return { id, ok: true, result: object(o.result, `${path}.result`) };
+  if (o.ok === false) {
+    const error = object(o.error, `${path}.error`);
+    return {
+      id,
+      ok: false,
+      error: {
+        code: field(error, 'code', oneOf(ERROR_CODES), `${path}.error`),
+        message: field(error, 'message', string, `${path}.error`),
+      },
+    };
+  }
+  return fail(`${path}.ok`, 'true or false', o.ok);
+}
