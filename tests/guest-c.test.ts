@@ -24,3 +24,17 @@ describe('guest C tests', () => {
     }
   });
 });
+
+describe('ct rtnetlink module', () => {
+  // Needs root for network namespaces (CI runs as root); the script skips itself otherwise.
+  it('builds a bridge, a veth pair across namespaces, addresses and routes', { timeout: 120_000 }, () => {
+    const run = spawnSync('bash', ['images/tools/test/netlink_check.sh'], { cwd: ROOT, encoding: 'utf8' });
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.status, output).toBe(0);
+    if (/skipped/.test(output)) return;
+    const summary = /^(\d+) passed, (\d+) failed$/m.exec(run.stdout);
+    expect(summary, output).not.toBeNull();
+    expect(Number(summary![1])).toBeGreaterThan(20);
+    expect(Number(summary![2])).toBe(0);
+  });
+});

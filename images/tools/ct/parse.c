@@ -85,7 +85,7 @@ int parse_count(const char *s, const char *what, int64_t *out, struct ct_err *er
 		*out = -1;
 		return 0;
 	}
-	char *end;
+	char *end = (char *)s;
 	errno = 0;
 	long long v = isdigit((unsigned char)s[0]) ? strtoll(s, &end, 10) : -1;
 	if (v < 1 || errno || *end || v > 1000000)
@@ -100,11 +100,11 @@ int parse_cpus(const char *s, int64_t *quota_us, struct ct_err *err)
 		*quota_us = -1;
 		return 0;
 	}
-	char *end;
+	char *end = (char *)s;
 	errno = 0;
 	double v = (isdigit((unsigned char)s[0]) || s[0] == '.') ? strtod(s, &end) : -1;
 	/* cgroup v2 accepts quotas of at least 1 ms per period; the emulated CPU is one core. */
-	if (errno || *end || !(v >= 0.01 && v <= 64))
+	if (!(v >= 0.01 && v <= 64) || errno || *end)
 		return ct_fail(err, "invalid_argument", "invalid CPU limit \"%.40s\": use a number from 0.01 to 64, or \"max\"", s);
 	*quota_us = (int64_t)(v * CT_CPU_PERIOD + 0.5);
 	return 0;
@@ -120,10 +120,10 @@ int parse_ipv4_cidr(const char *s, struct in_addr *addr, int *prefix, struct ct_
 	buf[slash - s] = 0;
 	if (inet_pton(AF_INET, buf, addr) != 1)
 		goto bad;
-	char *end;
+	char *end = (char *)slash;
 	errno = 0;
 	long p = isdigit((unsigned char)slash[1]) ? strtol(slash + 1, &end, 10) : -1;
-	if (errno || *end || p < 8 || p > 30)
+	if (p < 8 || p > 30 || errno || *end)
 		goto bad;
 	uint32_t host = ntohl(addr->s_addr), mask = ~0U << (32 - p);
 	if ((host & ~mask) == 0 || (host & ~mask) == ~mask)
