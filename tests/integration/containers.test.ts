@@ -70,7 +70,9 @@ describe('container lifecycle', () => {
 
   it('reports state changes and periodic stats as events', async () => {
     const states: string[] = [];
-    const sub = g.agent.onStateChange((e) => { if (e.name === 'ev') states.push(e.state); });
+    const sub = g.agent.onStateChange((e) => {
+      if (e.name === 'ev') states.push(e.exit_code === undefined ? e.state : `${e.state}:${e.exit_code}`);
+    });
     await g.agent.create({ name: 'ev' });
     await g.agent.start('ev');
     const stats = await new Promise<string[]>((resolve) => {
@@ -79,7 +81,8 @@ describe('container lifecycle', () => {
     expect(stats).toContain('ev');
     await g.agent.stop('ev');
     await g.agent.destroy('ev');
-    await expect.poll(() => states).toEqual(['stopped', 'running', 'stopped', 'destroyed']);
+    // ct-init exits 0 after a stop's TERM.
+    await expect.poll(() => states).toEqual(['stopped', 'running', 'stopped:0', 'destroyed']);
     sub.dispose();
   });
 

@@ -67,7 +67,8 @@ static void send_error(int64_t id, bool has_id, const char *code, const char *ms
 	send_line(&b);
 }
 
-static void send_state(const char *name, const char *state)
+/* exit_code >= 0 is reported with a "stopped" state: how the container's init ended. */
+static void send_state(const char *name, const char *state, int exit_code)
 {
 	struct jbuf b;
 	jb_init(&b);
@@ -75,6 +76,10 @@ static void send_state(const char *name, const char *state)
 	jb_key(&b, "event"); jb_str(&b, "state");
 	jb_key(&b, "name"); jb_str(&b, name);
 	jb_key(&b, "state"); jb_str(&b, state);
+	if (exit_code >= 0) {
+		jb_key(&b, "exit_code");
+		jb_int(&b, exit_code);
+	}
 	jb_obj_end(&b);
 	send_line(&b);
 }
@@ -110,9 +115,9 @@ static void run_op(const struct agent_op *op, int64_t id, const struct json *arg
 static void after_success(const char *op, const char *name)
 {
 	if (!strcmp(op, "create"))
-		send_state(name, "stopped");
+		send_state(name, "stopped", -1);
 	else if (!strcmp(op, "destroy"))
-		send_state(name, "destroyed");
+		send_state(name, "destroyed", -1);
 }
 
 static void start_worker(const struct agent_op *op, int64_t id, const struct json *args, const char *name)
@@ -311,7 +316,13 @@ static void read_inotify(int fd)
 		if (len > 4 && !strcmp(ev->name + len - 4, ".pid")) {
 			char name[CT_NAME_MAX + 1];
 			snprintf(name, sizeof(name), "%.*s", (int)(len - 4), ev->name);
-			send_state(name, ev->mask & IN_DELETE ? "stopped" : "running");
+			if (ev->mask & IN_DELETE) {
+				char path[256], text[16];
+				snprintf(path, sizeof(path), CT_RUN_DIR "/%s.exit", name);
+				send_state(name, "stopped", read_file(path, text, sizeof(text)) > 0 ? atoi(text) : -1);
+			} else {
+				send_state(name, "running", -1);
+			}
 		}
 		p += sizeof(*ev) + ev->len;
 	}

@@ -271,6 +271,11 @@ static void __attribute__((noreturn)) monitor_loop(const char *name, pid_t init,
 		}
 	}
 	release_resources(name);
+	/* The exit status outlives the pid file, whose removal tells the agent the container stopped. */
+	char path[256], text[16];
+	run_path(name, "exit", path, sizeof(path));
+	int n = snprintf(text, sizeof(text), "%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	write_file_atomic(path, text, n, NULL);
 	remove_run_file(name, "pid");
 	remove_run_file(name, "mon");
 	_exit(0);
@@ -476,6 +481,7 @@ int container_destroy(const char *name, bool force, struct ct_err *err)
 	console_log_path(name, path, sizeof(path));
 	unlink(path);
 	remove_run_file(name, "lock");
+	remove_run_file(name, "exit");
 	return 0;
 }
 
