@@ -58,6 +58,9 @@ tools=$work/ctlab.list
       *) echo "file /usr/bin/$(basename "$t") $t 755 0 0" ;;
     esac
   done
+  # ctnet (netbench.c) is ct under another name, on the host and in containers.
+  echo "slink /usr/bin/ctnet /usr/bin/ct 777 0 0"
+  echo "slink $tpl/usr/bin/ctnet /sbin/ct-init 777 0 0"
   for f in "$here"/template/etc/*; do
     echo "file $tpl/etc/$(basename "$f") $f 644 $ctroot $ctroot"
   done

@@ -17,6 +17,7 @@
 #include "console.h"
 #include "container.h"
 #include "exec.h"
+#include "hostnet.h"
 #include "parse.h"
 #include "report.h"
 #include "util.h"
@@ -513,6 +514,25 @@ static int op_tty_close(const struct json *args, struct jbuf *b, struct ct_err *
 	return 0;
 }
 
+static int op_host_configure(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *hostname, *mac_text, *address;
+	unsigned char mac[6];
+	struct in_addr addr;
+	int prefix;
+	if (arg_string(args, "hostname", true, &hostname, err) < 0 || arg_string(args, "mac", true, &mac_text, err) < 0 ||
+	    arg_string(args, "address", true, &address, err) < 0 || parse_mac(mac_text, mac, err) < 0 ||
+	    parse_ipv4_cidr(address, &addr, &prefix, err) < 0 ||
+	    hostnet_configure(hostname, mac, addr, prefix, err) < 0)
+		return -1;
+	jb_obj_begin(b);
+	jb_key(b, "hostname"); jb_str(b, hostname);
+	jb_key(b, "mac"); jb_str(b, mac_text);
+	jb_key(b, "address"); jb_str(b, address);
+	jb_obj_end(b);
+	return 0;
+}
+
 static const struct agent_op ops[] = {
 	{ "ping", false, op_ping }, { "create", false, op_create }, { "start", true, op_start },
 	{ "stop", true, op_stop }, { "kill", false, op_kill }, { "restart", true, op_restart },
@@ -520,6 +540,7 @@ static const struct agent_op ops[] = {
 	{ "set", false, op_set }, { "stats", false, op_stats }, { "logs", false, op_logs },
 	{ "exec", true, op_exec }, { "tty_open", false, op_tty_open }, { "tty_input", false, op_tty_input },
 	{ "tty_resize", false, op_tty_resize }, { "tty_close", false, op_tty_close },
+	{ "host_configure", false, op_host_configure },
 };
 
 const struct agent_op *agent_find_op(const char *name)

@@ -21,6 +21,7 @@
 #include "container.h"
 #include "exec.h"
 #include "init.h"
+#include "netbench.h"
 #include "parse.h"
 #include "report.h"
 #include "util.h"
@@ -374,6 +375,8 @@ int main(int argc, char **argv)
 	const char *self = strrchr(argv[0], '/');
 	if (!strcmp(self ? self + 1 : argv[0], "ct-init"))
 		return init_main();
+	if (!strcmp(self ? self + 1 : argv[0], "ctnet"))
+		return netbench_main(argc, argv);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

@@ -353,6 +353,41 @@ fail:
 	return ct_fail_errno(err, "adding address %s/%d to %s", text, prefix_len, ifname);
 }
 
+int nl_addr_del(int fd, const char *ifname, struct in_addr addr, int prefix_len, struct ct_err *err)
+{
+	struct nl_req r;
+	char text[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &addr, text, sizeof(text));
+	if (check_ifname(ifname, err) < 0)
+		return -1;
+	int index = link_index(fd, ifname);
+	if (index < 0)
+		return ct_fail_errno(err, "removing address %s/%d from %s", text, prefix_len, ifname);
+	struct ifaddrmsg *ifa = req_init(&r, RTM_DELADDR, 0, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = prefix_len;
+	ifa->ifa_index = index;
+	attr_put(&r, IFA_LOCAL, &addr, sizeof(addr));
+	if (nl_request(fd, &r, NULL, 0) == 0)
+		return 0;
+	/* Already gone is what we wanted. */
+	if (errno == EADDRNOTAVAIL)
+		return 1;
+	return ct_fail_errno(err, "removing address %s/%d from %s", text, prefix_len, ifname);
+}
+
+int nl_link_set_mtu(int fd, const char *ifname, unsigned mtu, struct ct_err *err)
+{
+	struct nl_req r;
+	if (check_ifname(ifname, err) < 0)
+		return -1;
+	link_change(&r, 0, ifname);
+	attr_u32(&r, IFLA_MTU, mtu);
+	if (nl_request(fd, &r, NULL, 0) == 0)
+		return 0;
+	return ct_fail_errno(err, "setting the MTU of %s to %u", ifname, mtu);
+}
+
 int nl_route_add_default(int fd, struct in_addr gateway, const char *ifname, struct ct_err *err)
 {
 	struct nl_req r;

@@ -37,6 +37,9 @@ int nl_link_delete(int fd, const char *ifname, struct ct_err *err);
 
 /* Adds addr/prefix_len with the broadcast address of the subnet (none for /31 and /32). */
 int nl_addr_add(int fd, const char *ifname, struct in_addr addr, int prefix_len, struct ct_err *err);
+/* 0 when removed, 1 when the interface did not have it. */
+int nl_addr_del(int fd, const char *ifname, struct in_addr addr, int prefix_len, struct ct_err *err);
+int nl_link_set_mtu(int fd, const char *ifname, unsigned mtu, struct ct_err *err);
 /* The gateway must be reachable through an address already on the (up) interface. */
 int nl_route_add_default(int fd, struct in_addr gateway, const char *ifname, struct ct_err *err);
 

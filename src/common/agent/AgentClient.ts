@@ -4,7 +4,7 @@ import type { Host } from '../host/Host';
 import {
   MAX_LINE_BYTES, parseIncoming, parseResult,
   type AgentEvent, type ContainerInfo, type ContainerStats, type CreateArgs, type ErrorCode,
-  type HelloEvent, type Op, type OpArgs, type OpResult, type Reply, type Request, type ResourceLimits,
+  type HelloEvent, type HostIdentity, type Op, type OpArgs, type OpResult, type Reply, type Request, type ResourceLimits,
   type Signal, type StateEvent, type StatsEvent,
 } from './protocol';
 
@@ -218,6 +218,11 @@ export class AgentClient implements Disposable {
   /** Changes limits; null removes one, a field left out stays as it is. */
   set(name: string, limits: ResourceLimits, options?: CallOptions): Promise<ContainerInfo> {
     return this.call('set', { name, memory: limits.memory, pids: limits.pids, cpus: limits.cpus }, options, (info) => info);
+  }
+
+  /** Gives the host its name, MAC and backplane address (see HostIdentity). */
+  configureHost(identity: HostIdentity, options?: CallOptions): Promise<HostIdentity> {
+    return this.call('host_configure', identity, options, (result) => result);
   }
 
   stats(name: string, options?: CallOptions): Promise<ContainerStats> {

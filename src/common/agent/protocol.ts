@@ -99,6 +99,16 @@ export interface Ops {
   tty_input: { args: { session: number; data: string }; result: EmptyResult };
   tty_resize: { args: { session: number; cols: number; rows: number }; result: EmptyResult };
   tty_close: { args: { session: number }; result: EmptyResult };
+  /** The host's identity on the backplane: eth0 joins the bridge ctbr0, which takes MAC and address. */
+  host_configure: { args: HostIdentity; result: HostIdentity };
+}
+
+export interface HostIdentity {
+  hostname: string;
+  /** "02:43:0a:00:00:01" */
+  mac: string;
+  /** "10.0.0.1/16" */
+  address: string;
 }
 
 export type Op = keyof Ops;
@@ -290,6 +300,14 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
   tty_input: emptyResult,
   tty_resize: emptyResult,
   tty_close: emptyResult,
+  host_configure: (v, path) => {
+    const o = object(v, path);
+    return {
+      hostname: field(o, 'hostname', string, path),
+      mac: field(o, 'mac', string, path),
+      address: field(o, 'address', string, path),
+    };
+  },
 };
 
 function agentEvent(o: Record<string, unknown>, path: string): AgentEvent {

@@ -5,6 +5,7 @@ import type { GuestImages, FetchProgress } from './manifest';
 import type { BootProgress, BootResult, Host, HostState, HostStats } from './Host';
 import { ConsoleWatcher } from './ConsoleWatcher';
 import { PacedWriter } from './PacedWriter';
+import type { FrameEndpoint } from '../network/types';
 
 /** Instantiates v86's wasm; adapters compile the module once and share it between hosts. */
 export type WasmInstantiator = NonNullable<V86Options['wasm_fn']>;
@@ -17,6 +18,13 @@ export interface EmulatedHostOptions {
   /** Overrides the manifest's memory size. */
   memoryMb?: number;
   bootTimeoutMs?: number;
+  /** The guest's eth0: virtio (default) or ne2k; the MTU applies to virtio only. */
+  nic?: NicOptions;
+}
+
+export interface NicOptions {
+  type: 'virtio' | 'ne2k';
+  mtu?: number;
 }
 
 /** /init prints this once the host is set up, just before the console shell starts. */
@@ -34,7 +42,7 @@ const PROMPT = /# (?:\x1b\[6n)?$/;
  * `virtio_console` option. Queue 0 is the receive queue of console port 0, the guest's /dev/hvc0.
  */
 interface V86Internals {
-  readonly bus: { send(event: 'virtio-console0-input-bytes', data: Uint8Array): void };
+  readonly bus: { send(event: 'virtio-console0-input-bytes' | 'net0-receive', data: Uint8Array): void };
   readonly v86?: {
     cpu?: { devices?: { virtio_console?: { virtio?: { queues?: ReadonlyArray<VirtQueue | undefined> } } } };
   };
@@ -65,6 +73,18 @@ export class EmulatedHost implements Host {
   readonly onProgress = this.progressEmitter.event;
   readonly onConsoleOutput = this.consoleEmitter.event;
   readonly onAgentData = this.agentEmitter.event;
+  private readonly nicEmitter = this.disposables.add(new Emitter<Uint8Array>());
+
+  /**
+   * The guest's eth0 as one side of a link: frames the guest transmits arrive on onFrame, frames
+   * sent here are received by the guest. Attach it to a VirtualSwitch port.
+   */
+  readonly nic: FrameEndpoint = {
+    send: (frame) => {
+      if (this.emulator) internals(this.emulator).bus.send('net0-receive', frame);
+    },
+    onFrame: this.nicEmitter.event,
+  };
 
   // v86 drops virtio-console input when the guest has no receive buffer posted: pace the writes.
   private readonly agentWriter = this.disposables.add(new PacedWriter({
@@ -172,7 +192,14 @@ export class EmulatedHost implements Host {
       // /dev/hvc0 in the guest, the agent's channel (docs/agent-protocol.md). v86 reads this as it
       // reads `true`: the device without a page adapter; its typings accept only this spelling.
       virtio_console: { type: 'none' },
+      // No relay_url: v86 attaches no network adapter and the frames are ours (net0-send/-receive).
+      net_device: { type: this.options.nic?.type ?? 'virtio', mtu: this.options.nic?.mtu },
     } as V86Options);
+    const copyFrames = (this.options.nic?.type ?? 'virtio') === 'ne2k';
+    emulator.add_listener('net0-send', (frame: Uint8Array) => {
+      // ne2k hands out a view into the card's RAM; virtio a fresh buffer of its own.
+      this.nicEmitter.fire(copyFrames ? frame.slice() : frame);
+    });
     // v86 reports console output one byte per event; hand it on in chunks, once per emulator slice.
     emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.pendingOutput.push(byte);

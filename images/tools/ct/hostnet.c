@@ -1,0 +1,75 @@
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "ct.h"
+#include "hostnet.h"
+#include "netlink.h"
+#include "parse.h"
+#include "util.h"
+
+#define HOSTNET_STATE CT_RUN_DIR "/host.address"
+
+int parse_mac(const char *s, unsigned char mac[6], struct ct_err *err)
+{
+	unsigned v[6];
+	char tail;
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return ct_fail(err, "invalid_argument", "invalid MAC address \"%.40s\"", s);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (unsigned char)v[i];
+	if (mac[0] & 1)
+		return ct_fail(err, "invalid_argument", "invalid MAC address \"%.40s\": multicast", s);
+	return 0;
+}
+
+/* Removes the address an earlier configure put on the bridge, if it differs from the new one. */
+static int drop_previous_address(int fd, struct in_addr addr, int prefix, struct ct_err *err)
+{
+	char text[32];
+	struct in_addr old;
+	int old_prefix;
+	if (read_file(HOSTNET_STATE, text, sizeof(text)) <= 0)
+		return 0;
+	text[strcspn(text, "\n")] = 0;
+	if (parse_ipv4_cidr(text, &old, &old_prefix, NULL) < 0)
+		return 0;
+	if (old.s_addr == addr.s_addr && old_prefix == prefix)
+		return 1; /* already there */
+	return nl_addr_del(fd, CT_BRIDGE, old, old_prefix, err) < 0 ? -1 : 0;
+}
+
+int hostnet_configure(const char *hostname, const unsigned char mac[6], struct in_addr addr, int prefix,
+		      struct ct_err *err)
+{
+	if (parse_hostname(hostname, err) < 0)
+		return -1;
+	if (sethostname(hostname, strlen(hostname)) < 0)
+		return ct_fail_errno(err, "setting the hostname");
+	if (mkdir_p(CT_RUN_DIR, 0755, err) < 0)
+		return -1;
+	int fd = nl_open(err);
+	if (fd < 0)
+		return -1;
+	int rc = nl_bridge_ensure(fd, CT_BRIDGE, err);
+	/* The bridge keeps the host's MAC, not the lowest of its ports' (which changes as veths come and go). */
+	if (rc == 0)
+		rc = nl_link_set_mac(fd, CT_UPLINK, mac, err);
+	if (rc == 0)
+		rc = nl_link_set_mac(fd, CT_BRIDGE, mac, err);
+	if (rc == 0)
+		rc = nl_link_set_master(fd, CT_UPLINK, CT_BRIDGE, err);
+	if (rc == 0)
+		rc = nl_link_up(fd, CT_UPLINK, err);
+	int have = rc == 0 ? drop_previous_address(fd, addr, prefix, err) : -1;
+	if (have == 0)
+		rc = nl_addr_add(fd, CT_BRIDGE, addr, prefix, err);
+	else if (have < 0)
+		rc = -1;
+	nl_close(fd);
+	if (rc < 0)
+		return -1;
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%s/%d\n", inet_ntoa(addr), prefix);
+	return write_file_atomic(HOSTNET_STATE, text, n, err);
+}

@@ -1,0 +1,19 @@
+/* The host's own place on the backplane: its name, its NIC inside the containers' bridge, and its
+ * address, so containers on every host share one L2 segment and keep their IPs when they move. */
+#ifndef CT_HOSTNET_H
+#define CT_HOSTNET_H
+
+#include <netinet/in.h>
+#include "err.h"
+
+#define CT_UPLINK "eth0"
+
+/* Sets the hostname, gives eth0 and ctbr0 the MAC, enslaves eth0 to ctbr0 and moves the host's
+ * address to ctbr0 (replacing the one a previous call set). Safe to repeat, e.g. after a host
+ * was restored from a saved state and needs an identity of its own. */
+int hostnet_configure(const char *hostname, const unsigned char mac[6], struct in_addr addr, int prefix,
+		      struct ct_err *err);
+/* Parses "02:43:0a:00:00:01". */
+int parse_mac(const char *s, unsigned char mac[6], struct ct_err *err);
+
+#endif
