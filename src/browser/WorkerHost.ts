@@ -1,6 +1,8 @@
 import { Emitter, DisposableStore } from '../common/util/Emitter';
 import type { BootProgress, BootResult, Host, HostState, HostStats } from '../common/host/Host';
 import type { HostWorkerReply, HostWorkerRequest } from '../common/host/hostWorkerProtocol';
+import type { NicOptions } from '../common/host/EmulatedHost';
+import type { MessagePortLike } from '../common/network/PortEndpoint';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 type RequestBody = HostWorkerRequest extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
@@ -21,7 +23,11 @@ export class WorkerHost implements Host {
   private pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(readonly name: string, private readonly imagesUrl: string, private readonly memoryMb?: number) {
+  constructor(
+    readonly name: string,
+    private readonly imagesUrl: string,
+    private readonly options: { memoryMb?: number; nic?: NicOptions } = {},
+  ) {
     this.worker.onmessage = (event: MessageEvent<HostWorkerReply>) => this.receive(event.data);
     this.worker.onerror = (event) => this.failAll(new Error(`host ${name} worker: ${event.message}`));
   }
@@ -31,7 +37,7 @@ export class WorkerHost implements Host {
   }
 
   boot(): Promise<BootResult> {
-    return this.request({ type: 'boot', name: this.name, imagesUrl: this.imagesUrl, memoryMb: this.memoryMb }) as Promise<BootResult>;
+    return this.request({ type: 'boot', name: this.name, imagesUrl: this.imagesUrl, memoryMb: this.options.memoryMb, nic: this.options.nic }) as Promise<BootResult>;
   }
 
   writeConsole(data: string | Uint8Array): void {
@@ -44,6 +50,12 @@ export class WorkerHost implements Host {
     // clones a larger one the view may sit in.
     const bytes = data.slice();
     this.worker.postMessage({ type: 'agent', data: bytes } satisfies HostWorkerRequest, [bytes.buffer]);
+  }
+
+  /** Links the host's NIC to a switch port: the other end of `port` belongs to the network worker. */
+  connectNic(port: MessagePort): void {
+    // A DOM MessagePort is a MessagePortLike; only its onmessage typing (with `this`) differs.
+    this.worker.postMessage({ type: 'nic', port: port as unknown as MessagePortLike } satisfies HostWorkerRequest, [port]);
   }
 
   stats(): Promise<HostStats> {

@@ -1,13 +1,15 @@
 /// <reference lib="webworker" />
 // Web Worker entry: one emulated host per worker, so the page stays responsive while it runs.
 import wasmUrl from 'v86/build/v86.wasm?url';
-import { EmulatedHost } from '../common/host/EmulatedHost';
+import { EmulatedHost, type NicOptions } from '../common/host/EmulatedHost';
+import { PortEndpoint } from '../common/network/PortEndpoint';
 import { loadGuestImages, parseManifest } from '../common/host/manifest';
 import type { HostWorkerReply, HostWorkerRequest } from '../common/host/hostWorkerProtocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 let host: EmulatedHost | undefined;
+let nicLink: PortEndpoint | undefined;
 const wasmModule = WebAssembly.compileStreaming(fetch(wasmUrl));
 
 const post = (message: HostWorkerReply, transfer: Transferable[] = []) => self.postMessage(message, transfer);
@@ -18,10 +20,20 @@ async function fetchBuffer(url: string): Promise<ArrayBuffer> {
   return response.arrayBuffer();
 }
 
-function createHost(name: string, imagesUrl: string, memoryMb?: number): EmulatedHost {
+/** Joins the host's NIC and the switch's port once both exist (the port may come first). */
+function wireNic(): void {
+  if (!host || !nicLink) return;
+  const nic = host.nic;
+  const link = nicLink;
+  nic.onFrame((frame) => link.send(frame));
+  link.onFrame((frame) => nic.send(frame));
+}
+
+function createHost(name: string, imagesUrl: string, memoryMb?: number, nic?: NicOptions): EmulatedHost {
   const created = new EmulatedHost({
     name,
     memoryMb,
+    nic,
     loadImages: async (onProgress) => {
       const manifest = parseManifest(await (await fetch(imagesUrl + 'manifest.json')).json());
       return loadGuestImages(manifest, (file) => fetchBuffer(imagesUrl + file), onProgress);
@@ -36,10 +48,11 @@ function createHost(name: string, imagesUrl: string, memoryMb?: number): Emulate
   return created;
 }
 
-async function handle(request: Exclude<HostWorkerRequest, { type: 'console' | 'agent' }>): Promise<unknown> {
+async function handle(request: Exclude<HostWorkerRequest, { type: 'console' | 'agent' | 'nic' }>): Promise<unknown> {
   if (request.type === 'boot') {
     if (host) throw new Error('this worker already runs a host');
-    host = createHost(request.name, request.imagesUrl, request.memoryMb);
+    host = createHost(request.name, request.imagesUrl, request.memoryMb, request.nic);
+    wireNic();
     return host.boot();
   }
   if (!host) throw new Error('no host booted in this worker');
@@ -55,6 +68,12 @@ self.onmessage = (event: MessageEvent<HostWorkerRequest>) => {
   const request = event.data;
   if (request.type === 'console') {
     host?.writeConsole(request.data);
+    return;
+  }
+  if (request.type === 'nic') {
+    nicLink?.dispose();
+    nicLink = new PortEndpoint(request.port);
+    wireNic();
     return;
   }
   if (request.type === 'agent') {

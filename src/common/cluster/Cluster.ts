@@ -1,0 +1,163 @@
+// Layer 5: what spans hosts. The hosts of this tab (each with its agent), their identities on the
+// backplane, the containers on them, and container IPs allocated without collisions cluster-wide.
+import { AgentClient, hostAgentChannel } from '../agent/AgentClient';
+import type { ContainerInfo, ContainerStats, CreateArgs } from '../agent/protocol';
+import type { BootProgress, BootResult, Host, HostState } from '../host/Host';
+import { allocateContainerIp } from '../network/IpAllocator';
+import type { NetworkControl } from '../network/LocalNetwork';
+import { hostForNode } from '../network/TabLink';
+import type { ClusterHost } from '../network/types';
+import { DisposableStore, Emitter, type Disposable } from '../util/Emitter';
+
+/** Starts a host for an identity and plugs its NIC into the network (environment-specific). */
+export type HostLauncher = (identity: ClusterHost) => Host;
+
+/** One stats sample per container, as the agent reports every 2 s; kept for the graphs. */
+export interface StatsSample extends ContainerStats {
+  at: number;
+}
+
+const STATS_HISTORY = 90;
+
+/** A host of this tab: its emulator, its agent and what it runs. */
+export class ClusterNode implements Disposable {
+  readonly agent: AgentClient;
+  state: HostState = 'created';
+  progress: BootProgress | undefined;
+  boot: BootResult | undefined;
+  error: string | undefined;
+  containers: ContainerInfo[] = [];
+  readonly stats = new Map<string, StatsSample[]>();
+  private readonly disposables = new DisposableStore();
+
+  constructor(readonly identity: ClusterHost, readonly host: Host, private readonly changed: () => void) {
+    this.agent = this.disposables.add(new AgentClient(hostAgentChannel(host)));
+    this.disposables.add(host.onStateChange((state) => { this.state = state; changed(); }));
+    this.disposables.add(host.onProgress((progress) => { this.progress = progress; changed(); }));
+    this.disposables.add(this.agent.onStateChange(() => void this.refresh()));
+    this.disposables.add(this.agent.onStats((event) => {
+      const at = Date.now();
+      for (const sample of event.containers) {
+        const history = this.stats.get(sample.name) ?? [];
+        history.push({ ...sample, at });
+        if (history.length > STATS_HISTORY) history.shift();
+        this.stats.set(sample.name, history);
+      }
+      changed();
+    }));
+  }
+
+  get name(): string {
+    return this.identity.name;
+  }
+
+  /** Boots the host and gives it its identity; errors end up in `error`, not thrown. */
+  async start(): Promise<void> {
+    try {
+      this.boot = await this.host.boot();
+      await this.agent.ready();
+      await this.agent.configureHost({ hostname: this.identity.name, mac: this.identity.mac, address: this.identity.address });
+      await this.refresh();
+    } catch (err) {
+      this.error = err instanceof Error ? err.message : String(err);
+      this.changed();
+    }
+  }
+
+  /** Re-reads the container list from the agent. */
+  async refresh(): Promise<void> {
+    if (this.state !== 'running') return;
+    try {
+      this.containers = (await this.agent.list()).sort((a, b) => a.name.localeCompare(b.name));
+      for (const name of this.stats.keys()) if (!this.containers.some((c) => c.name === name)) this.stats.delete(name);
+    } catch {
+      // The agent is restarting or the host is going away: the next event refreshes again.
+    }
+    this.changed();
+  }
+
+  dispose(): void {
+    this.disposables.dispose();
+    void this.host.shutdown().catch(() => undefined);
+    this.host.dispose();
+  }
+}
+
+export class Cluster implements Disposable {
+  readonly nodes: ClusterNode[] = [];
+  private readonly disposables = new DisposableStore();
+  private readonly changeEmitter = this.disposables.add(new Emitter<void>());
+  readonly onChange = this.changeEmitter.event;
+  private remote: ClusterHost[] = [];
+  private remoteIps: string[] = [];
+
+  constructor(readonly network: NetworkControl, private readonly launch: HostLauncher) {
+    this.disposables.add(network.onChange(() => void this.refreshMembers()));
+  }
+
+  /** Hosts of other tabs, as their tabs announce them. */
+  get remoteHosts(): readonly ClusterHost[] {
+    return this.remote;
+  }
+
+  /** Claims node numbers cluster-wide, then boots that many hosts in parallel. */
+  async addHosts(count: number): Promise<ClusterNode[]> {
+    const tab = await this.network.tabId();
+    const numbers = await this.network.claimNodes(count);
+    const added = numbers.map((n) => {
+      const identity = hostForNode(n, tab);
+      const node = new ClusterNode(identity, this.launch(identity), () => this.changed());
+      this.nodes.push(node);
+      return node;
+    });
+    this.changed();
+    await Promise.all(added.map((node) => node.start()));
+    return added;
+  }
+
+  node(name: string): ClusterNode {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`no host named ${name} in this tab`);
+    return node;
+  }
+
+  /** Every container IP in use anywhere in the cluster, as far as this tab knows. */
+  usedIps(): Set<string> {
+    const ips = new Set(this.remoteIps);
+    for (const node of this.nodes) for (const c of node.containers) if (c.ip) ips.add(c.ip);
+    return ips;
+  }
+
+  /** Creates a container on a host of this tab; without an ip, one is allocated from the host's block. */
+  async createContainer(nodeName: string, args: CreateArgs): Promise<ContainerInfo> {
+    const node = this.node(nodeName);
+    const number = Number(node.name.replace(/^node/, ''));
+    const ip = args.ip ?? allocateContainerIp(number, this.usedIps());
+    const info = await node.agent.create({ ...args, ip });
+    await node.refresh();
+    return info;
+  }
+
+  dispose(): void {
+    for (const node of this.nodes) node.dispose();
+    this.nodes.length = 0;
+    this.disposables.dispose();
+  }
+
+  private changed(): void {
+    this.network.announce(this.nodes.map((n) => n.identity), [...this.localIps()]);
+    this.changeEmitter.fire();
+  }
+
+  private *localIps(): Iterable<string> {
+    for (const node of this.nodes) for (const c of node.containers) if (c.ip) yield c.ip;
+  }
+
+  private async refreshMembers(): Promise<void> {
+    const [tab, members] = await Promise.all([this.network.tabId(), this.network.members()]);
+    const others = members.filter((m) => m.tab !== tab);
+    this.remote = others.flatMap((m) => m.hosts);
+    this.remoteIps = others.flatMap((m) => m.containerIps);
+    this.changeEmitter.fire();
+  }
+}
