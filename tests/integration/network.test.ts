@@ -40,8 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   tab1?.cluster.dispose();
   tab2?.cluster.dispose();
-  tab1?.network.dispose();
-  tab2?.network.dispose();
 });
 
 describe('hosts on the virtual network', () => {

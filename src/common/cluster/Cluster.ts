@@ -91,7 +91,9 @@ export class Cluster implements Disposable {
   private remote: ClusterHost[] = [];
   private remoteIps: string[] = [];
 
+  /** The cluster owns `network`: disposing the cluster disposes it. */
   constructor(readonly network: NetworkControl, private readonly launch: HostLauncher) {
+    this.disposables.add(network);
     this.disposables.add(network.onChange(() => void this.refreshMembers()));
   }
 
