@@ -1,31 +1,40 @@
-import { BootProgressBar } from './BootProgressBar';
-import { TerminalView } from './TerminalView';
-import { useHost } from './useHost';
+import { useSyncExternalStore } from 'react';
+import { HostCard, RemoteHostCard } from './HostCard';
+import { NetworkView } from './NetworkView';
+import type { PanelSession } from './session';
 
-export function App() {
-  const { host, state, progress, result, error } = useHost('ctlab');
+/** The control panel: this tab's hosts, the other tabs' hosts, and the network between them. */
+export function App({ session }: { session: PanelSession }) {
+  // The cluster changes in place; this number moves whenever it (or an action) did.
+  useSyncExternalStore(session.subscribe, session.snapshot);
+  const { nodes, remoteHosts } = session.cluster;
+  const local = nodes.map((n) => n.name).join(', ');
+  const remote = remoteHosts.map((h) => h.name).join(', ');
   return (
     <main>
       <header>
         <h1>ctlab</h1>
-        <p>Linux containers in a web page: a real i386 Linux host running in your browser.</p>
+        <p>
+          Linux containers in a web page: real i386 Linux hosts in your browser, joined by a virtual switch.{' '}
+          <span className="muted" data-testid="cluster-summary">
+            This tab: {local || '…'}{remote && ` · other tabs: ${remote}`}
+          </span>
+        </p>
       </header>
-      <section className="host" data-testid="host" data-state={state}>
-        <div className="host-title">
-          <h2>host ctlab</h2>
-          <span className={`state state-${state}`}>{state}</span>
-          {result && (
-            <span className="figure" data-testid="boot-time">
-              booted in {(result.bootMs / 1000).toFixed(2)} s (guest kernel+init {result.guestUptimeS.toFixed(2)} s)
-            </span>
-          )}
-        </div>
-        {error && <div className="error" role="alert">{error}</div>}
-        {state === 'booting' && <BootProgressBar progress={progress} />}
-        {host && (state === 'running' || state === 'booting') && (
-          <div hidden={state !== 'running'}><TerminalView host={host} /></div>
-        )}
+      {session.startError && <div className="error" role="alert">Could not add hosts to the cluster: {session.startError}</div>}
+      <div className="hosts">
+        {nodes.length === 0 && !session.startError && <div className="card muted joining">Joining the cluster…</div>}
+        {nodes.map((node, i) => (
+          <HostCard key={node.name} session={session} node={node} consoleOpen={i === 0} />
+        ))}
+      </div>
+      <section className="remote-hosts" aria-label="hosts in other tabs">
+        <h2 className="section-title">Hosts in other tabs</h2>
+        {remoteHosts.length === 0
+          ? <p className="muted">None yet: open this page in another tab and its hosts join this cluster.</p>
+          : <div className="remote-list">{remoteHosts.map((host) => <RemoteHostCard key={host.name} host={host} />)}</div>}
       </section>
+      <NetworkView session={session} />
     </main>
   );
 }

@@ -1,34 +1,17 @@
-import { useEffect, useRef } from 'react';
-import { Terminal } from '@xterm/xterm';
-import { FitAddon } from '@xterm/addon-fit';
-import type { Host } from '../common/host/Host';
+import { useCallback } from 'react';
+import type { Terminal } from '@xterm/xterm';
+import type { ConsoleLog } from './consoleLog';
+import { XtermPane } from './XtermPane';
 
-/** An xterm.js terminal wired to a host's console: guest output in, keystrokes out. */
-export function TerminalView({ host }: { host: Host }) {
-  const element = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const terminal = new Terminal({
-      convertEol: false,
-      cursorBlink: true,
-      fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
-      fontSize: 14,
-      theme: { background: '#0d1117' },
-    });
-    const fit = new FitAddon();
-    terminal.loadAddon(fit);
-    terminal.open(element.current!);
-    fit.fit();
-    const output = host.onConsoleOutput((bytes) => terminal.write(bytes));
-    const input = terminal.onData((data) => host.writeConsole(data));
-    const resize = new ResizeObserver(() => fit.fit());
-    resize.observe(element.current!);
-    terminal.focus();
+/** A host's serial console: its whole output so far, then live; keystrokes go to the host. */
+export function TerminalView({ log, autoFocus = false }: { log: ConsoleLog; autoFocus?: boolean }) {
+  const connect = useCallback((terminal: Terminal) => {
+    const output = log.onData((bytes) => terminal.write(bytes));
+    const input = terminal.onData((data) => log.write(data));
     return () => {
-      resize.disconnect();
       input.dispose();
       output.dispose();
-      terminal.dispose();
     };
-  }, [host]);
-  return <div className="terminal" ref={element} data-testid="host-terminal" />;
+  }, [log]);
+  return <XtermPane connect={connect} testId="host-terminal" autoFocus={autoFocus} />;
 }

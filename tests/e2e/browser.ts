@@ -22,13 +22,19 @@ export async function serveBuiltSite(): Promise<{ url: string; close: () => Prom
   return { url, close: () => server.close() };
 }
 
-/** The text xterm.js renders in the page's host terminal (its DOM renderer keeps rows as text). */
-export const terminalText = (page: Page) => page.locator('.xterm-rows').innerText();
+/** The first host card's console (the page shows one card per host of the tab, console open on the first). */
+const FIRST_CONSOLE = '[data-testid="host"] [data-testid="host-terminal"]';
 
-/** Waits until the host terminal shows the root prompt on its last line. */
+/** The text xterm.js renders in the first host's console (its DOM renderer keeps rows as text). */
+export const terminalText = (page: Page) => page.locator(FIRST_CONSOLE).first().locator('.xterm-rows').innerText();
+
+/**
+ * Waits until the first host's console shows a root prompt on its last line. The prompt names the
+ * host: "ctlab" as it boots, its node name once the cluster has given it its identity.
+ */
 export async function waitForPrompt(page: Page, timeoutMs = 60_000): Promise<void> {
-  await page.locator('[data-testid="host"][data-state="running"]').waitFor({ timeout: timeoutMs });
+  await page.locator('[data-testid="host"]').first().and(page.locator('[data-state="running"]')).waitFor({ timeout: timeoutMs });
   await page.waitForFunction(
-    "/root@ctlab:~#\\s*$/m.test(document.querySelector('.xterm-rows')?.textContent ?? '')",
+    `/root@[A-Za-z0-9.-]+:~#\\s*$/m.test(document.querySelector('${FIRST_CONSOLE} .xterm-rows')?.textContent ?? '')`,
     undefined, { timeout: timeoutMs, polling: 20 });
 }

@@ -1,4 +1,5 @@
-// The page in a real Chromium: it boots a host in a worker and gives a working root shell.
+// The page in a real Chromium: it boots its hosts in workers and gives a working root shell on the
+// first host's console.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, serveBuiltSite, terminalText as readTerminal, waitForPrompt } from './browser';
@@ -25,14 +26,15 @@ const terminalText = () => readTerminal(page);
 describe('the ctlab page', () => {
   it('shows boot progress, then the host console with a root prompt', async () => {
     // Booting takes seconds, so the progress bar is always on screen for a while.
-    await page.getByRole('progressbar').waitFor({ timeout: 30_000 });
-    await waitForPrompt(page);
-    expect(await page.getByTestId('boot-time').innerText()).toMatch(/booted in \d+\.\d+ s/);
-    await expect.poll(() => page.getByRole('progressbar').count()).toBe(0);
+    const first = page.getByTestId('host').first();
+    await first.getByRole('progressbar').waitFor({ timeout: 30_000 });
+    await waitForPrompt(page, 120_000);
+    expect(await first.getByTestId('boot-time').innerText()).toMatch(/booted in \d+\.\d+ s/);
+    await expect.poll(() => first.getByRole('progressbar').count()).toBe(0);
   });
 
   it('runs what the user types in a real shell', async () => {
-    await page.locator('.xterm').click();
+    await page.getByTestId('host').first().getByTestId('host-terminal').click();
     await page.keyboard.type('echo hello-$((6*7))\n');
     // The typed line echoes as "hello-$((6*7))"; only the shell's arithmetic prints hello-42.
     await expect.poll(terminalText, { timeout: 30_000 }).toMatch(/^hello-42\s*$/m);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "console.h"
 #include "container.h"
+#include "hostnet.h"
 #include "netlink.h"
 #include "rootfs.h"
 #include "userns.h"
@@ -140,8 +141,15 @@ static void report(int fd, int ok, pid_t pid, const struct ct_err *err)
 
 /* Inside the new network namespace: lo, and eth0 with the container's address. The MAC derives
  * from the address so a container that moves keeps both (02:43 is locally administered). */
-static int setup_container_network(const struct ct_config *c, struct ct_err *err)
+static int setup_container_network(const struct ct_config *c, unsigned mtu, struct ct_err *err)
 {
+	if (mtu != 1500) {
+		int fd = nl_open(err);
+		int rc = fd < 0 ? -1 : nl_link_set_mtu(fd, "eth0", mtu, err);
+		nl_close(fd);
+		if (rc < 0)
+			return -1;
+	}
 	if (c->has_ip) {
 		unsigned char mac[6] = { 0x02, 0x43 };
 		memcpy(mac + 2, &c->ip.s_addr, 4);
@@ -159,7 +167,7 @@ static int setup_container_network(const struct ct_config *c, struct ct_err *err
 
 /* Runs in the new namespaces; on success it becomes the container's init by exec. */
 static void __attribute__((noreturn))
-container_child(const struct ct_config *c, int go_fd, int err_fd, const char *console_path)
+container_child(const struct ct_config *c, int go_fd, int err_fd, const char *console_path, unsigned mtu)
 {
 	struct ct_err err;
 	char go;
@@ -172,7 +180,7 @@ container_child(const struct ct_config *c, int go_fd, int err_fd, const char *co
 		ct_fail_errno(&err, "setting the hostname");
 		goto fail;
 	}
-	if (setup_container_network(c, &err) < 0)
+	if (setup_container_network(c, mtu, &err) < 0)
 		goto fail;
 	/* After joining its cgroup: the container sees that group as its cgroup root. */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
@@ -201,7 +209,18 @@ fail:
 	_exit(1);
 }
 
-static int wire_network(const struct ct_config *c, pid_t pid, struct ct_err *err)
+/* The host uplink's MTU, read before the container's namespaces exist. A bridge takes the smallest
+ * MTU of its ports, so veths at the default 1500 would cap a large-MTU backplane. */
+static unsigned uplink_mtu(void)
+{
+	char text[16];
+	if (read_file("/sys/class/net/" CT_UPLINK "/mtu", text, sizeof(text)) <= 0)
+		return 1500;
+	unsigned mtu = (unsigned)atoi(text);
+	return mtu >= 576 && mtu <= 65535 ? mtu : 1500;
+}
+
+static int wire_network(pid_t pid, unsigned mtu, struct ct_err *err)
 {
 	char host_if[16];
 	snprintf(host_if, sizeof(host_if), "vc%d", pid);
@@ -211,12 +230,13 @@ static int wire_network(const struct ct_config *c, pid_t pid, struct ct_err *err
 	int rc = nl_bridge_ensure(fd, CT_BRIDGE, err);
 	if (rc == 0)
 		rc = nl_veth_create(fd, host_if, "eth0", pid, err);
+	if (rc == 0 && mtu != 1500)
+		rc = nl_link_set_mtu(fd, host_if, mtu, err);
 	if (rc == 0)
 		rc = nl_link_set_master(fd, host_if, CT_BRIDGE, err);
 	if (rc == 0)
 		rc = nl_link_up(fd, host_if, err);
 	nl_close(fd);
-	(void)c;
 	return rc;
 }
 
@@ -295,6 +315,7 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	uid_t root = c->privileged ? 0 : CT_IDMAP_BASE;
+	unsigned mtu = uplink_mtu();
 	if (console_open(&master, console_path, sizeof(console_path), root, &err) < 0)
 		goto fail;
 	/* The container's clocks get a namespace from birth, so a restore can carry them over. */
@@ -318,12 +339,12 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 		close(errp[0]);
 		close(master);
 		close(report_fd);
-		container_child(c, go[0], errp[1], console_path);
+		container_child(c, go[0], errp[1], console_path, mtu);
 	}
 	close(go[0]);
 	close(errp[1]);
 	if ((!c->privileged && userns_write_maps(pid, &err) < 0) ||
-	    cgroup_add_process(c->name, pid, &err) < 0 || wire_network(c, pid, &err) < 0)
+	    cgroup_add_process(c->name, pid, &err) < 0 || wire_network(pid, mtu, &err) < 0)
 		goto fail;
 	if (write_all(go[1], "g", 1) < 0) {
 		ct_fail_errno(&err, "releasing the container's init");

@@ -1,0 +1,97 @@
+import { useState } from 'react';
+import type { ContainerInfo } from '../common/agent/protocol';
+import type { ClusterNode } from '../common/cluster/Cluster';
+import type { ContainerAction, RowAction } from './containerOps';
+import { ContainerGraphs } from './ContainerGraphs';
+import type { PanelSession } from './session';
+import { containerFigures, formatLimit } from './stats';
+
+const UNDER_WAY: Record<ContainerAction, string> = {
+  create: 'creating…', start: 'starting…', stop: 'stopping…', restart: 'restarting…', destroy: 'destroying…',
+};
+
+/** The containers of one host, each with its actions, errors and graphs. */
+export function ContainerList({ session, node, onOpenTerminal }: {
+  session: PanelSession;
+  node: ClusterNode;
+  onOpenTerminal: (name: string) => void;
+}) {
+  const listed = new Set(node.containers.map((c) => c.name));
+  // Being created and not listed yet: a row for its progress.
+  const creating = session.ops.creatingOn(node.name).filter((name) => !listed.has(name));
+  if (node.containers.length === 0 && creating.length === 0) {
+    return <p className="muted empty">No containers yet.</p>;
+  }
+  return (
+    <div className="ct-list" role="list" aria-label={`containers on ${node.name}`}>
+      {node.containers.map((info) => (
+        <ContainerRow key={info.name} session={session} node={node} info={info} onOpenTerminal={onOpenTerminal} />
+      ))}
+      {creating.map((name) => (
+        <div key={name} className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state="creating" data-busy="create">
+          <div className="ct-main">
+            <span className="ct-name">{name}</span>
+            <span className="state">new</span>
+            <span className="busy" role="status"><span className="spinner" /> creating…</span>
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function ContainerRow({ session, node, info, onOpenTerminal }: {
+  session: PanelSession;
+  node: ClusterNode;
+  info: ContainerInfo;
+  onOpenTerminal: (name: string) => void;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const { name, state } = info;
+  const pending = session.ops.pendingOf(node.name, name);
+  const error = session.ops.errorOf(node.name, name);
+  const figures = containerFigures(node.stats.get(name), info.cpus);
+  const running = state === 'running';
+  const busy = pending !== undefined || node.state !== 'running';
+  const run = (action: RowAction) => void session.ops.run(node, name, action);
+  return (
+    <div className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state={state}
+      data-busy={pending?.action}>
+      <div className="ct-main">
+        <span className="ct-name" title={`hostname ${info.hostname}, template ${info.template}`}>{name}</span>
+        <span className={`state state-${state}`}>{state}</span>
+        <span className="ct-ip" data-testid="container-ip">{info.ip ?? 'no IP'}</span>
+        <span className="ct-limits">
+          <span title="memory limit">mem {formatLimit('memory', info.memory)}</span>
+          <span title="process limit">pids {formatLimit('pids', info.pids)}</span>
+          <span title="CPU limit">cpu {formatLimit('cpus', info.cpus)}</span>
+          {info.privileged && <span className="tag">privileged</span>}
+        </span>
+      </div>
+      <div className="ct-actions">
+        {pending && <span className="busy" role="status"><span className="spinner" /> {UNDER_WAY[pending.action]}</span>}
+        <button type="button" disabled={busy || running} onClick={() => run('start')}>Start</button>
+        <button type="button" disabled={busy || !running} onClick={() => run('stop')}>Stop</button>
+        <button type="button" disabled={busy || !running} onClick={() => run('restart')}>Restart</button>
+        <button type="button" disabled={busy || !running} onClick={() => onOpenTerminal(name)}>Terminal</button>
+        <button type="button" className="danger" disabled={busy || confirming} onClick={() => setConfirming(true)}>Destroy</button>
+      </div>
+      {confirming && (
+        <div className="confirm" role="alertdialog" aria-label={`Destroy ${name}?`}>
+          <span>
+            Destroy <b>{name}</b> and its files?{running && ' It is running: it will be killed first.'}
+          </span>
+          <button type="button" className="danger" onClick={() => { setConfirming(false); run('destroy'); }}>Yes, destroy</button>
+          <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
+        </div>
+      )}
+      {error && (
+        <div className="row-error" role="alert" title={error.code ? `agent error code: ${error.code}` : undefined}>
+          <span><b>{error.action} failed:</b> {error.message}</span>
+          <button type="button" className="icon" aria-label="Dismiss the error" onClick={() => session.ops.dismissError(node.name, name)}>×</button>
+        </div>
+      )}
+      {figures ? <ContainerGraphs figures={figures} /> : running && <p className="muted graphs-wait">waiting for the first stats…</p>}
+    </div>
+  );
+}

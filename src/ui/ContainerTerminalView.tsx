@@ -1,0 +1,68 @@
+import { useCallback, useState } from 'react';
+import type { Terminal } from '@xterm/xterm';
+import type { AgentClient, TerminalSession } from '../common/agent/AgentClient';
+import type { Disposable } from '../common/util/Emitter';
+import { errorMessage } from './containerOps';
+import { XtermPane } from './XtermPane';
+
+type Status = { kind: 'opening' } | { kind: 'open'; session: number } | { kind: 'exited'; code: number } | { kind: 'failed'; message: string };
+
+/** A shell in a container (AgentClient.openTerminal), in a closable panel. */
+export function ContainerTerminalView({ agent, host, name, onClose }: {
+  agent: AgentClient;
+  host: string;
+  name: string;
+  onClose: () => void;
+}) {
+  const [status, setStatus] = useState<Status>({ kind: 'opening' });
+  const connect = useCallback((terminal: Terminal) => {
+    let session: TerminalSession | undefined;
+    let closed = false;
+    const subscriptions: Disposable[] = [];
+    setStatus({ kind: 'opening' });
+    agent.openTerminal(name, { cols: terminal.cols, rows: terminal.rows }).then(
+      (opened) => {
+        if (closed) {
+          void opened.close();
+          return;
+        }
+        session = opened;
+        setStatus({ kind: 'open', session: opened.session });
+        subscriptions.push(
+          opened.onData((bytes) => terminal.write(bytes)),
+          terminal.onData((data) => opened.write(data)),
+          terminal.onResize(({ cols, rows }) => opened.resize(cols, rows)),
+          opened.onExit((code) => {
+            terminal.write(`\r\n\x1b[2m[the shell exited with status ${code}]\x1b[0m\r\n`);
+            setStatus({ kind: 'exited', code });
+          }),
+        );
+      },
+      (err: unknown) => {
+        if (closed) return;
+        terminal.write(`\x1b[31m${errorMessage(err)}\x1b[0m\r\n`);
+        setStatus({ kind: 'failed', message: errorMessage(err) });
+      },
+    );
+    return () => {
+      closed = true;
+      for (const subscription of subscriptions) subscription.dispose();
+      void session?.close();
+    };
+  }, [agent, name]);
+
+  const label = status.kind === 'opening' ? 'opening…'
+    : status.kind === 'open' ? 'shell'
+    : status.kind === 'exited' ? `exited (${status.code})`
+    : 'failed';
+  return (
+    <div className="term-panel" data-testid="container-terminal" data-host={host} data-container={name} data-status={status.kind}>
+      <div className="term-head">
+        <span className="term-title">{name}</span>
+        <span className="muted">on {host} · {label}</span>
+        <button type="button" className="icon" aria-label={`Close the terminal of ${name}`} onClick={onClose}>×</button>
+      </div>
+      <XtermPane connect={connect} testId="container-xterm" autoFocus />
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+import { useState } from 'react';
+import type { ClusterNode } from '../common/cluster/Cluster';
+import type { ClusterHost } from '../common/network/types';
+import { BootProgressBar } from './BootProgressBar';
+import { ContainerList } from './ContainerList';
+import { ContainerTerminalView } from './ContainerTerminalView';
+import { CreateContainerDialog } from './CreateContainerDialog';
+import type { PanelSession } from './session';
+import { TerminalView } from './TerminalView';
+
+/** A host of this tab: its state and identity, its console, its containers and their terminals. */
+export function HostCard({ session, node, consoleOpen: initiallyOpen }: { session: PanelSession; node: ClusterNode; consoleOpen: boolean }) {
+  const [consoleOpen, setConsoleOpen] = useState(initiallyOpen);
+  const [terminals, setTerminals] = useState<string[]>([]);
+  const [dialog, setDialog] = useState(false);
+  const { state } = node;
+  const running = state === 'running';
+  // A terminal outlives its container only until the container is gone from the list.
+  const open = terminals.filter((name) => node.containers.some((c) => c.name === name));
+  const openTerminal = (name: string) => setTerminals((list) => (list.includes(name) ? list : [...list, name]));
+  const closeTerminal = (name: string) => setTerminals((list) => list.filter((n) => n !== name));
+
+  return (
+    <section className="host card" data-testid="host" data-host={node.name} data-state={state} aria-label={`host ${node.name}`}>
+      <div className="host-title">
+        <h2>{node.name}</h2>
+        <span className={`state state-${state}`}>{state}</span>
+        {node.boot && (
+          <span className="figure" data-testid="boot-time">
+            booted in {(node.boot.bootMs / 1000).toFixed(2)} s (guest kernel+init {node.boot.guestUptimeS.toFixed(2)} s)
+          </span>
+        )}
+      </div>
+      <Identity host={node.identity} />
+      {node.error && <div className="error" role="alert">{node.error}</div>}
+      {state === 'booting' && <BootProgressBar progress={node.progress} />}
+
+      {(running || state === 'stopped' || state === 'failed') && (
+        <div className="panel">
+          <button type="button" className="panel-toggle" aria-expanded={consoleOpen} onClick={() => setConsoleOpen(!consoleOpen)}>
+            {consoleOpen ? '▾' : '▸'} console <span className="muted">(ttyS0, root shell on the host)</span>
+          </button>
+          {consoleOpen && <TerminalView log={session.consoleOf(node)} autoFocus={initiallyOpen} />}
+        </div>
+      )}
+
+      <div className="containers">
+        <div className="section-head">
+          <h3>Containers <span className="muted">({node.containers.length})</span></h3>
+          <button type="button" className="primary" disabled={!running} onClick={() => setDialog(true)}>New container</button>
+        </div>
+        <ContainerList session={session} node={node} onOpenTerminal={openTerminal} />
+      </div>
+
+      {open.map((name) => (
+        <ContainerTerminalView key={name} agent={node.agent} host={node.name} name={name} onClose={() => closeTerminal(name)} />
+      ))}
+
+      {dialog && <CreateContainerDialog session={session} nodeName={node.name} onClose={() => setDialog(false)} />}
+    </section>
+  );
+}
+
+/** A host's identity on the backplane. */
+export function Identity({ host }: { host: ClusterHost }) {
+  return (
+    <dl className="identity">
+      <dt>address</dt><dd data-testid="host-address">{host.address}</dd>
+      <dt>MAC</dt><dd>{host.mac}</dd>
+    </dl>
+  );
+}
+
+/** A host that another tab runs: seen, not driven from here. */
+export function RemoteHostCard({ host }: { host: ClusterHost }) {
+  return (
+    <section className="host card remote" data-testid="remote-host" data-host={host.name} aria-label={`host ${host.name} in another tab`}>
+      <div className="host-title">
+        <h2>{host.name}</h2>
+        <span className="state state-remote">in another tab</span>
+      </div>
+      <Identity host={host} />
+      <div className="muted small">tab {host.tab.slice(0, 8)}</div>
+    </section>
+  );
+}

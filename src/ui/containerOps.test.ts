@@ -1,0 +1,119 @@
+import { describe, expect, it, vi } from 'vitest';
+import { AgentError } from '../common/agent/AgentClient';
+import type { ContainerInfo, CreateArgs } from '../common/agent/protocol';
+import { ContainerOps, type OpsCluster, type OpsNode } from './containerOps';
+
+const info = (name: string, state: ContainerInfo['state']): ContainerInfo => ({
+  name, state, template: 'busybox', hostname: name, ip: '10.0.1.1/16', memory: null, pids: null, cpus: null,
+  privileged: false, init_pid: state === 'running' ? 42 : null, created: 0,
+});
+
+/** A promise with its resolve and reject exposed. */
+function deferred<T = unknown>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+function fakeNode(containers: ContainerInfo[] = []) {
+  const node = {
+    name: 'node1',
+    containers,
+    agent: {
+      start: vi.fn(async (name: string) => info(name, 'running')),
+      stop: vi.fn(async (name: string) => info(name, 'stopped')),
+      restart: vi.fn(async (name: string) => info(name, 'running')),
+      destroy: vi.fn(async (_name: string, _options: { force?: boolean }) => undefined),
+    },
+    refresh: vi.fn(async () => undefined),
+  } satisfies OpsNode;
+  return node;
+}
+
+describe('container actions', () => {
+  it('mark the row busy while the action runs, then re-read the list', async () => {
+    const node = fakeNode([info('web', 'stopped')]);
+    const started = deferred<ContainerInfo>();
+    node.agent.start.mockReturnValueOnce(started.promise);
+    const ops = new ContainerOps(() => 1000);
+    const changes = vi.fn();
+    ops.onChange(changes);
+
+    const done = ops.run(node, 'web', 'start');
+    expect(ops.pendingOf('node1', 'web')).toEqual({ action: 'start', since: 1000 });
+    // A second click while it runs does nothing.
+    await ops.run(node, 'web', 'start');
+    expect(node.agent.start).toHaveBeenCalledTimes(1);
+
+    started.resolve(info('web', 'running'));
+    await done;
+    expect(ops.pendingOf('node1', 'web')).toBeUndefined();
+    expect(node.refresh).toHaveBeenCalled();
+    expect(changes).toHaveBeenCalledTimes(2);
+  });
+
+  it('keep the guest\'s message as the row\'s error until dismissed', async () => {
+    const node = fakeNode([info('web', 'running')]);
+    node.agent.stop.mockRejectedValueOnce(new AgentError('state', 'stop', 'container "web" is not running'));
+    const ops = new ContainerOps();
+    await ops.run(node, 'web', 'stop');
+    expect(ops.errorOf('node1', 'web')).toEqual({ action: 'stop', message: 'container "web" is not running', code: 'state' });
+    expect(ops.pendingOf('node1', 'web')).toBeUndefined();
+    ops.dismissError('node1', 'web');
+    expect(ops.errorOf('node1', 'web')).toBeUndefined();
+  });
+
+  it('force the destroy of a running container only', async () => {
+    const node = fakeNode([info('up', 'running'), info('down', 'stopped')]);
+    const ops = new ContainerOps();
+    await ops.run(node, 'up', 'destroy');
+    await ops.run(node, 'down', 'destroy');
+    expect(node.agent.destroy.mock.calls).toEqual([['up', { force: true }], ['down', { force: false }]]);
+  });
+
+  it('create, then start with the start shown on the row', async () => {
+    const node = fakeNode();
+    const created = deferred<ContainerInfo>();
+    const started = deferred<ContainerInfo>();
+    node.agent.start.mockReturnValueOnce(started.promise);
+    const createContainer = vi.fn((_node: string, _args: CreateArgs) => created.promise);
+    const cluster: OpsCluster = { node: () => node, createContainer };
+    const ops = new ContainerOps();
+
+    const creating = ops.create(cluster, 'node1', { name: 'web', memory: 32 << 20 });
+    expect(ops.creatingOn('node1')).toEqual(['web']);
+    expect(ops.pendingOf('node1', 'web')?.action).toBe('create');
+    created.resolve(info('web', 'stopped'));
+    await creating;
+    expect(createContainer).toHaveBeenCalledWith('node1', { name: 'web', memory: 32 << 20 });
+    expect(ops.creatingOn('node1')).toEqual([]);
+    expect(ops.pendingOf('node1', 'web')?.action).toBe('start');
+
+    started.resolve(info('web', 'running'));
+    await vi.waitFor(() => expect(ops.pendingOf('node1', 'web')).toBeUndefined());
+    expect(node.agent.start).toHaveBeenCalledWith('web');
+  });
+
+  it('hand a failed create back to the dialog, leaving no row behind', async () => {
+    const node = fakeNode();
+    const cluster: OpsCluster = {
+      node: () => node,
+      createContainer: async () => { throw new AgentError('exists', 'create', 'a container named "web" exists'); },
+    };
+    const ops = new ContainerOps();
+    await expect(ops.create(cluster, 'node1', { name: 'web' })).rejects.toThrow('a container named "web" exists');
+    expect(ops.creatingOn('node1')).toEqual([]);
+    expect(ops.pendingOf('node1', 'web')).toBeUndefined();
+    expect(ops.errorOf('node1', 'web')).toBeUndefined();
+    expect(node.agent.start).not.toHaveBeenCalled();
+  });
+
+  it('show a failed start after a create on the row', async () => {
+    const node = fakeNode();
+    node.agent.start.mockRejectedValueOnce(new AgentError('failed', 'start', 'mount: No space left on device'));
+    const ops = new ContainerOps();
+    await ops.create({ node: () => node, createContainer: async () => info('web', 'stopped') }, 'node1', { name: 'web' });
+    await vi.waitFor(() => expect(ops.errorOf('node1', 'web')?.message).toBe('mount: No space left on device'));
+  });
+});

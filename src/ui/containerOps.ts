@@ -1,0 +1,150 @@
+// The panel's container actions over the cluster layer: which rows have an action under way, and
+// the errors to show on them. Plain TypeScript (containerOps.test.ts drives it with fakes).
+import { AgentError } from '../common/agent/AgentClient';
+import type { ContainerInfo, CreateArgs } from '../common/agent/protocol';
+import { Emitter, type Disposable } from '../common/util/Emitter';
+
+export type ContainerAction = 'create' | 'start' | 'stop' | 'restart' | 'destroy';
+export type RowAction = Exclude<ContainerAction, 'create'>;
+
+/** What ContainerOps needs of a ClusterNode. */
+export interface OpsNode {
+  readonly name: string;
+  readonly containers: readonly ContainerInfo[];
+  readonly agent: {
+    start(name: string): Promise<unknown>;
+    stop(name: string): Promise<unknown>;
+    restart(name: string): Promise<unknown>;
+    destroy(name: string, options: { force?: boolean }): Promise<void>;
+  };
+  refresh(): Promise<void>;
+}
+
+/** What ContainerOps needs of a Cluster. */
+export interface OpsCluster {
+  node(name: string): OpsNode;
+  createContainer(nodeName: string, args: CreateArgs): Promise<ContainerInfo>;
+}
+
+export interface PendingAction {
+  action: ContainerAction;
+  /** Date.now() when it began. */
+  since: number;
+}
+
+export interface RowError {
+  action: ContainerAction;
+  /** The guest's message for the agent's own errors (AgentError.message), else the error's text. */
+  message: string;
+  /** AgentError's code ("state", "not_found", ...), when it was one. */
+  code?: string;
+}
+
+/** People's text for a failure: the agent's message is already meant for them. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+const key = (node: string, name: string) => `${node}\u0000${name}`;
+
+export class ContainerOps implements Disposable {
+  private readonly pending = new Map<string, PendingAction>();
+  private readonly creating = new Map<string, Set<string>>();
+  private readonly errors = new Map<string, RowError>();
+  private readonly changeEmitter = new Emitter<void>();
+  /** An action began or ended, or an error was set or dismissed. */
+  readonly onChange = this.changeEmitter.event;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The action under way on a container, if any. */
+  pendingOf(node: string, name: string): PendingAction | undefined {
+    return this.pending.get(key(node, name));
+  }
+
+  errorOf(node: string, name: string): RowError | undefined {
+    return this.errors.get(key(node, name));
+  }
+
+  /** Containers being created on a node that its list may not show yet. */
+  creatingOn(node: string): string[] {
+    return [...(this.creating.get(node) ?? [])];
+  }
+
+  dismissError(node: string, name: string): void {
+    if (this.errors.delete(key(node, name))) this.changeEmitter.fire();
+  }
+
+  /**
+   * Runs a row's action (destroy forced when the container runs), then re-reads the node's list.
+   * Never throws: a failure becomes the row's error. Ignored while the row has an action under way.
+   */
+  async run(node: OpsNode, name: string, action: RowAction): Promise<void> {
+    if (this.pendingOf(node.name, name)) return;
+    this.begin(node.name, name, action);
+    try {
+      switch (action) {
+        case 'start': await node.agent.start(name); break;
+        case 'stop': await node.agent.stop(name); break;
+        case 'restart': await node.agent.restart(name); break;
+        case 'destroy': {
+          const running = node.containers.find((c) => c.name === name)?.state === 'running';
+          await node.agent.destroy(name, { force: running });
+          break;
+        }
+      }
+    } catch (err) {
+      this.fail(node.name, name, action, err);
+    } finally {
+      await node.refresh();
+      this.end(node.name, name);
+    }
+  }
+
+  /**
+   * Creates a container and starts it. Resolves once it is created (the start goes on, shown on
+   * its row); rejects when the create fails, with the agent's error, so the dialog can show it.
+   */
+  async create(cluster: OpsCluster, nodeName: string, args: CreateArgs): Promise<ContainerInfo> {
+    const node = cluster.node(nodeName);
+    if (this.pendingOf(nodeName, args.name)) throw new Error(`${args.name} is already being created or changed`);
+    const names = this.creating.get(nodeName) ?? new Set<string>();
+    this.creating.set(nodeName, names);
+    names.add(args.name);
+    this.errors.delete(key(nodeName, args.name));
+    this.begin(nodeName, args.name, 'create');
+    let info: ContainerInfo;
+    try {
+      info = await cluster.createContainer(nodeName, args);
+    } catch (err) {
+      names.delete(args.name);
+      this.end(nodeName, args.name);
+      throw err;
+    }
+    names.delete(args.name);
+    this.end(nodeName, args.name, false);
+    void this.run(node, args.name, 'start');
+    return info;
+  }
+
+  dispose(): void {
+    this.changeEmitter.dispose();
+  }
+
+  private begin(node: string, name: string, action: ContainerAction): void {
+    this.pending.set(key(node, name), { action, since: this.now() });
+    this.changeEmitter.fire();
+  }
+
+  private end(node: string, name: string, fire = true): void {
+    this.pending.delete(key(node, name));
+    if (fire) this.changeEmitter.fire();
+  }
+
+  private fail(node: string, name: string, action: ContainerAction, err: unknown): void {
+    const error: RowError = { action, message: errorMessage(err) };
+    if (err instanceof AgentError) error.code = err.code;
+    this.errors.set(key(node, name), error);
+  }
+}
