@@ -159,7 +159,13 @@ async function density(g: TestGuest): Promise<void> {
       stoppedBy = `an error at container ${i + 1}: ${message(err)}`;
       break;
     }
-    const [c] = await timed(() => g.sh('true'));
+    let c: number;
+    try {
+      [c] = await timed(() => g.sh('true'));
+    } catch (err) {
+      stoppedBy = `the console failing after container ${i + 1}: ${message(err)}`;
+      break;
+    }
     consoleTimes.push(c);
     if ((i + 1) % 10 === 0) {
       progress(`density: ${i + 1} running, last start ${ms(startTimes.at(-1)!)}, console ${ms(c)}, ${((performance.now() - began) / 1000).toFixed(0)} s so far`);

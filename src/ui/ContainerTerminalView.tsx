@@ -15,6 +15,8 @@ export function ContainerTerminalView({ agent, host, name, onClose }: {
   onClose: () => void;
 }) {
   const [status, setStatus] = useState<Status>({ kind: 'opening' });
+  // Bumped by "Reopen": a new terminal and a new shell.
+  const [generation, setGeneration] = useState(0);
   const connect = useCallback((terminal: Terminal) => {
     let session: TerminalSession | undefined;
     let closed = false;
@@ -60,9 +62,12 @@ export function ContainerTerminalView({ agent, host, name, onClose }: {
       <div className="term-head">
         <span className="term-title">{name}</span>
         <span className="muted">on {host} · {label}</span>
-        <button type="button" className="icon" aria-label={`Close the terminal of ${name}`} onClick={onClose}>×</button>
+        {(status.kind === 'exited' || status.kind === 'failed') && (
+          <button type="button" className="reopen" onClick={() => setGeneration((g) => g + 1)}>Reopen</button>
+        )}
+        <button type="button" className="icon close" aria-label={`Close the terminal of ${name}`} onClick={onClose}>×</button>
       </div>
-      <XtermPane connect={connect} testId="container-xterm" autoFocus />
+      <XtermPane key={generation} connect={connect} testId="container-xterm" autoFocus />
     </div>
   );
 }

@@ -46,5 +46,5 @@ export function XtermPane({ connect, testId, autoFocus = false }: Props) {
       terminal.dispose();
     };
   }, [connect, autoFocus]);
-  return <div className="terminal" ref={element} data-testid={testId} />;
+  return <div className="term-box" ref={element} data-testid={testId} />;
 }

@@ -92,6 +92,18 @@ describe('the control panel', () => {
     await page.screenshot({ path: '.build/panel-full.png', fullPage: true });
   });
 
+  it('restarts the container, and reopens its shell', async () => {
+    await containerRow(page, 'node1', 'web').getByRole('button', { name: 'Restart' }).click();
+    // The restart ends the old shell; the row settles running again.
+    const terminal = containerTerminal(page, 'node1', 'web');
+    await terminal.and(page.locator('[data-status="exited"]')).waitFor({ timeout: ACTION_TIMEOUT_MS });
+    await settledRow(page, 'node1', 'web', 'running').waitFor({ timeout: ACTION_TIMEOUT_MS });
+    await terminal.getByRole('button', { name: 'Reopen' }).click();
+    await terminal.and(page.locator('[data-status="open"]')).waitFor({ timeout: ACTION_TIMEOUT_MS });
+    await typeInContainer(page, 'node1', 'web', 'echo again-$((2+3))\n');
+    await expect.poll(() => containerTerminalText(page, 'node1', 'web'), { timeout: ACTION_TIMEOUT_MS }).toMatch(/^again-5\s*$/m);
+  });
+
   it('stops the container', async () => {
     await containerRow(page, 'node1', 'web').getByRole('button', { name: 'Stop' }).click();
     await settledRow(page, 'node1', 'web', 'stopped').waitFor({ timeout: ACTION_TIMEOUT_MS });
