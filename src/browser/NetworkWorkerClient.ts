@@ -2,7 +2,7 @@ import { Emitter, DisposableStore } from '../common/util/Emitter';
 import type { NetworkControl } from '../common/network/LocalNetwork';
 import type { MessagePortLike } from '../common/network/PortEndpoint';
 import type { ClusterMember } from '../common/network/TabLink';
-import type { NetworkWorkerReply, NetworkWorkerRequest } from '../common/network/networkWorkerProtocol';
+import { BACKPLANE_CHANNEL, type NetworkWorkerReply, type NetworkWorkerRequest } from '../common/network/networkWorkerProtocol';
 import type { ClusterHost, LinkFault, PortInfo } from '../common/network/types';
 
 type CallBody = Extract<NetworkWorkerRequest, { type: 'call' }> extends infer R
@@ -16,6 +16,7 @@ export class NetworkWorkerClient implements NetworkControl {
   readonly onChange = this.changeEmitter.event;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  private knownTabId: string | undefined;
 
   constructor() {
     this.worker.onmessage = (event: MessageEvent<NetworkWorkerReply>) => {
@@ -43,8 +44,9 @@ export class NetworkWorkerClient implements NetworkControl {
     this.worker.postMessage({ type: 'detach', name } satisfies NetworkWorkerRequest);
   }
 
-  tabId(): Promise<string> {
-    return this.call({ method: 'tabId' }) as Promise<string>;
+  async tabId(): Promise<string> {
+    this.knownTabId ??= (await this.call({ method: 'tabId' })) as string;
+    return this.knownTabId;
   }
 
   ports(): Promise<PortInfo[]> {
@@ -72,7 +74,14 @@ export class NetworkWorkerClient implements NetworkControl {
   }
 
   dispose(): void {
-    this.worker.terminate();
+    // The other tabs should see this one gone at once, not after the 3 s heartbeat timeout. A page
+    // that is unloading may not give its workers time to run, so say goodbye from here too.
+    if (this.knownTabId) {
+      const channel = new BroadcastChannel(BACKPLANE_CHANNEL);
+      channel.postMessage({ v: 1, type: 'bye', from: this.knownTabId });
+      channel.close();
+    }
+    this.worker.postMessage({ type: 'dispose' } satisfies NetworkWorkerRequest);
     for (const p of this.pending.values()) p.reject(new Error('the network worker was stopped'));
     this.pending.clear();
     this.disposables.dispose();

@@ -3,11 +3,11 @@
 // workers send frames here over MessagePorts, so frames never pass through the page's UI thread.
 import { LocalNetwork } from '../common/network/LocalNetwork';
 import { PortEndpoint } from '../common/network/PortEndpoint';
-import type { NetworkWorkerReply, NetworkWorkerRequest } from '../common/network/networkWorkerProtocol';
+import { BACKPLANE_CHANNEL, type NetworkWorkerReply, type NetworkWorkerRequest } from '../common/network/networkWorkerProtocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-const network = new LocalNetwork(new BroadcastChannel('ctlab-backplane'));
+const network = new LocalNetwork(new BroadcastChannel(BACKPLANE_CHANNEL));
 const links = new Map<string, PortEndpoint>();
 const post = (message: NetworkWorkerReply) => self.postMessage(message);
 network.onChange(() => post({ type: 'changed' }));
@@ -38,6 +38,10 @@ self.onmessage = (event: MessageEvent<NetworkWorkerRequest>) => {
       links.get(request.name)?.dispose();
       links.delete(request.name);
       return;
+    case 'dispose':
+      network.dispose(); // TabLink sends its bye: the other tabs see this one gone at once
+      self.close();
+      return;
     case 'announce':
       network.announce(request.hosts, request.containerIps);
       return;
@@ -48,6 +52,3 @@ self.onmessage = (event: MessageEvent<NetworkWorkerRequest>) => {
       );
   }
 };
-
-// A closing tab says goodbye, so the others see it gone at once rather than after 3 s.
-self.addEventListener('close', () => network.dispose());

@@ -1,5 +1,8 @@
 // Messages between the page (NetworkWorkerClient) and the network worker (LocalNetwork).
 import type { MessagePortLike } from './PortEndpoint';
+
+/** The BroadcastChannel that joins the tabs of one ctlab page (same origin). */
+export const BACKPLANE_CHANNEL = 'ctlab-backplane';
 import type { ClusterMember } from './TabLink';
 import type { ClusterHost, LinkFault, PortInfo } from './types';
 
@@ -7,6 +10,8 @@ export type NetworkWorkerRequest =
   /** A port whose other end is a host worker's NIC (transferred): attached as switch port `name`. */
   | { type: 'attach'; name: string; port: MessagePortLike }
   | { type: 'detach'; name: string }
+  /** The page is going away: say goodbye to the other tabs, then stop. */
+  | { type: 'dispose' }
   | { type: 'announce'; hosts: ClusterHost[]; containerIps: string[] }
   | { type: 'call'; id: number; method: 'tabId' | 'ports' | 'members' | 'malformedCount' }
   | { type: 'call'; id: number; method: 'claimNodes'; count: number }
