@@ -105,6 +105,10 @@ describe('limits enforced by the container cgroup', () => {
     expect(stats.memory.oom_kills).toBeGreaterThanOrEqual(1);
     expect(stats.memory.peak).toBeLessThanOrEqual(16 << 20);
     expect((await g.agent.status('hog')).state).toBe('running'); // its init survived
+    // The host's agent and the monitors are the OOM killer's last choice; containers are not.
+    const init = (await g.agent.status('hog')).init_pid!;
+    expect(await g.sh(`cat /proc/${init}/oom_score_adj`)).toBe('0');
+    expect(await g.sh("for p in $(pidof ct-monitor); do cat /proc/$p/oom_score_adj; done | sort -u")).toBe('-1000');
     expect(await out('hog', 'echo after-oom')).toBe('after-oom');
     expect((await g.agent.stats('a')).memory.oom_kills).toBe(0);
     expect(await g.sh('echo host-alive')).toBe('host-alive');

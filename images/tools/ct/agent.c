@@ -398,6 +398,7 @@ int agent_main(const char *port)
 	port_fd = open_port(port);
 	if (port_fd < 0)
 		return 1;
+	protect_from_oom();
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t mask;
 	sigemptyset(&mask);

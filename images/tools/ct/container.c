@@ -68,13 +68,37 @@ enum ct_state container_state(const char *name, pid_t *init_pid)
 	return alive ? CT_RUNNING : CT_STOPPED;
 }
 
-/* Waits for a container's monitor to finish its cleanup (it unmounts and removes the cgroup). */
+/* Waits for a container's monitor to finish its cleanup (it unmounts and removes the cgroup).
+ * Its last act is removing NAME.mon: watch the file, not the process, which stays a zombie until
+ * the host's init gets round to reaping it (busybox init does so about once a second). */
 static void wait_monitor_gone(const char *name, int timeout_ms)
 {
+	char path[256];
+	run_path(name, "mon", path, sizeof(path));
 	pid_t mon = read_pid(name, "mon");
 	long long deadline = now_ms() + timeout_ms;
-	while (mon > 0 && kill(mon, 0) == 0 && now_ms() < deadline)
-		sleep_ms(10);
+	while (mon > 0 && access(path, F_OK) == 0 && kill(mon, 0) == 0 && now_ms() < deadline)
+		sleep_ms(5);
+}
+
+/* The host's memory left for a new container: below this a start would push the whole host into
+ * its OOM killer (kernel memory per container, ~170 KiB of it unreclaimable, is charged to no
+ * container's cgroup). Refusing is better than losing the host's agent or a running container. */
+#define MIN_AVAILABLE_KB (6 * 1024)
+
+static long long mem_available_kb(void)
+{
+	char text[2048];
+	if (read_file("/proc/meminfo", text, sizeof(text)) <= 0)
+		return -1;
+	const char *line = strstr(text, "MemAvailable:");
+	return line ? atoll(line + strlen("MemAvailable:")) : -1;
+}
+
+/* Host infrastructure (the agent, monitors) must be the OOM killer's last choice. */
+void protect_from_oom(void)
+{
+	write_file("/proc/self/oom_score_adj", "-1000", NULL);
 }
 
 /* --- create ------------------------------------------------------------------------------ */
@@ -174,6 +198,9 @@ container_child(const struct ct_config *c, int go_fd, int err_fd, const char *co
 	if (read_all(go_fd, &go, 1) != 1)
 		_exit(1); /* the monitor gave up before we started */
 	close(go_fd);
+	/* The monitor is protected from the OOM killer; the container must not be. Now, while still
+	 * host root: after the uid change /proc/self is no longer ours to write. */
+	write_file("/proc/self/oom_score_adj", "0", NULL);
 	if ((!c->privileged && userns_become_root(&err) < 0))
 		goto fail;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
@@ -309,6 +336,7 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 	pid_t pid = -1;
 
 	prctl(PR_SET_NAME, "ct-monitor");
+	protect_from_oom();
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -377,6 +405,10 @@ static int start_locked(const struct ct_config *c, struct ct_err *err)
 	if (container_state(c->name, NULL) == CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is already running", c->name);
 	wait_monitor_gone(c->name, 2000);
+	long long avail = mem_available_kb();
+	if (avail >= 0 && avail < MIN_AVAILABLE_KB)
+		return ct_fail(err, "failed", "the host is low on memory (%lld KiB available): not starting \"%s\"",
+			       avail, c->name);
 	if (mkdir_p(CT_RUN_DIR, 0755, err) < 0 || cgroup_create(c, err) < 0)
 		return -1;
 	if (rootfs_mount(c, err) < 0) {

@@ -20,6 +20,9 @@ int container_set(const char *name, const struct ct_limits *l, struct ct_err *er
 /* Running means its init runs; *init_pid (if not NULL) gets its host pid, or 0. */
 enum ct_state container_state(const char *name, pid_t *init_pid);
 
+/* Host infrastructure (the agent, monitors) is the OOM killer's last choice. */
+void protect_from_oom(void);
+
 /* Serializes operations on one container across ct processes and the agent; returns a fd to close. */
 int container_lock(const char *name, struct ct_err *err);
 

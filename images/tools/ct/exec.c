@@ -131,6 +131,9 @@ pid_t exec_spawn(const char *name, char *const argv[], const int stdio[3], int *
 		struct ct_err e;
 		const int keep[] = { errp[1], master, stdio ? stdio[0] : -1, stdio ? stdio[1] : -1, stdio ? stdio[2] : -1 };
 		close_fds_except(keep, 5);
+		/* The agent is protected from the OOM killer; what runs in a container must not be. Now,
+		 * while still host root: after the uid change /proc/self is no longer ours to write. */
+		write_file("/proc/self/oom_score_adj", "0", NULL);
 		if (join(name, init, &e) < 0) {
 			write_all(errp[1], &e, sizeof(e));
 			_exit(125);
