@@ -266,8 +266,8 @@ static int op_stats(const struct json *args, struct jbuf *b, struct ct_err *err)
 	struct ct_stats s;
 	if (arg_name(args, &name, err) < 0)
 		return -1;
-	if (!config_exists(name))
-		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (config_require(name, err) < 0)
+		return -1;
 	if (cgroup_read_stats(name, &s, err) < 0)
 		return -1;
 	report_stats(b, name, &s);
@@ -280,8 +280,8 @@ static int op_logs(const struct json *args, struct jbuf *b, struct ct_err *err)
 	const char *name;
 	if (arg_name(args, &name, err) < 0)
 		return -1;
-	if (!config_exists(name))
-		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (config_require(name, err) < 0)
+		return -1;
 	ssize_t n = console_log_read(name, buf, sizeof(buf));
 	jb_obj_begin(b);
 	jb_key(b, "data");

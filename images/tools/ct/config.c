@@ -143,6 +143,11 @@ bool config_exists(const char *name)
 	return read_file(path, text, sizeof(text)) >= 0;
 }
 
+int config_require(const char *name, struct ct_err *err)
+{
+	return config_exists(name) ? 0 : ct_fail(err, "not_found", "no container named \"%s\"", name);
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);

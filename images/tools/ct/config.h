@@ -12,6 +12,8 @@ int config_format(const struct ct_config *c, char *buf, size_t size);
 int config_load(const char *name, struct ct_config *c, struct ct_err *err);
 int config_save(const struct ct_config *c, struct ct_err *err);
 bool config_exists(const char *name);
+/* 0 if the container is defined, else a "not_found" error naming it. */
+int config_require(const char *name, struct ct_err *err);
 /* Calls fn for every defined container, in name order; stops at the first non-zero return. */
 int config_for_each(int (*fn)(const struct ct_config *c, void *arg), void *arg, struct ct_err *err);
 void config_path(const char *name, const char *file, char *buf, size_t size);

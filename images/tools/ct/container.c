@@ -479,8 +479,8 @@ done:
 
 int container_stop(const char *name, int timeout_s, struct ct_err *err)
 {
-	if (!config_exists(name))
-		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (config_require(name, err) < 0)
+		return -1;
 	int lock CLEANUP_FD = container_lock(name, err);
 	return lock < 0 ? -1 : stop_locked(name, timeout_s, err);
 }
@@ -488,8 +488,8 @@ int container_stop(const char *name, int timeout_s, struct ct_err *err)
 int container_kill(const char *name, int sig, struct ct_err *err)
 {
 	pid_t init;
-	if (!config_exists(name))
-		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (config_require(name, err) < 0)
+		return -1;
 	if (container_state(name, &init) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
 	/* KILL means every process: init in a pid namespace cannot be made to forward it. */
@@ -516,8 +516,8 @@ int container_restart(const char *name, struct ct_err *err)
 int container_destroy(const char *name, bool force, struct ct_err *err)
 {
 	char dir[256];
-	if (!config_exists(name))
-		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (config_require(name, err) < 0)
+		return -1;
 	int lock CLEANUP_FD = container_lock(name, err);
 	if (lock < 0)
 		return -1;

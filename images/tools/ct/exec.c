@@ -109,8 +109,8 @@ run_command(char *const argv[], const int stdio[3], int master)
 pid_t exec_spawn(const char *name, char *const argv[], const int stdio[3], int *tty_master, struct ct_err *err)
 {
 	pid_t init;
-	if (!config_exists(name))
-		return ct_fail(err, "not_found", "no container named \"%s\"", name);
+	if (config_require(name, err) < 0)
+		return -1;
 	if (container_state(name, &init) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
 	int master = -1;

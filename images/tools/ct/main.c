@@ -230,10 +230,9 @@ static int cmd_stats(const char *name, bool json)
 static int cmd_logs(const char *name)
 {
 	static char buf[CT_LOG_KEEP];
-	if (!config_exists(name)) {
-		fprintf(stderr, "ct: no container named \"%s\"\n", name);
-		return 1;
-	}
+	struct ct_err err;
+	if (config_require(name, &err) < 0)
+		return fail(&err);
 	ssize_t n = console_log_read(name, buf, sizeof(buf));
 	if (n > 0)
 		write_all(1, buf, n);
@@ -352,8 +351,8 @@ static int run(const char *cmd, struct cli *cli)
 		return config_load(name, &c, &err) < 0 ? fail(&err) : cmd_status(&c, cli->json);
 	}
 	if (!strcmp(cmd, "stats")) {
-		if (!config_exists(name))
-			return ct_fail(&err, "not_found", "no container named \"%s\"", name), fail(&err);
+		if (config_require(name, &err) < 0)
+			return fail(&err);
 		return cmd_stats(name, cli->json);
 	}
 	if (!strcmp(cmd, "logs"))
