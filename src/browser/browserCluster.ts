@@ -6,7 +6,8 @@ import { WorkerHost } from './WorkerHost';
 export function createBrowserCluster(imagesUrl: string): Cluster {
   const network = new NetworkWorkerClient();
   const cluster = new Cluster(network, (identity) => {
-    const host = new WorkerHost(identity.name, imagesUrl, { nic: { type: 'virtio' } });
+    // The NIC is EmulatedHost's DEFAULT_NIC (not imported here: it would pull v86 into the page).
+    const host = new WorkerHost(identity.name, imagesUrl);
     host.connectNic(network.attachHost(identity.name));
     return host;
   });
