@@ -52,7 +52,7 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
   const error = session.ops.errorOf(node.name, name);
   const figures = containerFigures(node.stats.get(name), info.cpus);
   const running = state === 'running';
-  const busy = pending !== undefined || node.state !== 'running';
+  const busy = pending !== undefined || !node.ready;
   const run = (action: RowAction) => void session.ops.run(node, name, action);
   return (
     <div className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state={state}

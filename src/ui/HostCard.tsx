@@ -15,16 +15,20 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
   const [dialog, setDialog] = useState(false);
   const { state } = node;
   const running = state === 'running';
+  // Container actions wait for host_configure too, not only for the boot.
+  const ready = node.ready;
   // A terminal outlives its container only until the container is gone from the list.
   const open = terminals.filter((name) => node.containers.some((c) => c.name === name));
   const openTerminal = (name: string) => setTerminals((list) => (list.includes(name) ? list : [...list, name]));
   const closeTerminal = (name: string) => setTerminals((list) => list.filter((n) => n !== name));
 
   return (
-    <section className="host card" data-testid="host" data-host={node.name} data-state={state} aria-label={`host ${node.name}`}>
+    <section className="host card" data-testid="host" data-host={node.name} data-state={state}
+      data-ready={ready ? '' : undefined} aria-label={`host ${node.name}`}>
       <div className="host-title">
         <h2>{node.name}</h2>
         <span className={`state state-${state}`}>{state}</span>
+        {running && !ready && !node.error && <span className="muted" role="status"><span className="spinner" /> configuring…</span>}
         {node.boot && (
           <span className="figure" data-testid="boot-time">
             booted in {(node.boot.bootMs / 1000).toFixed(2)} s (guest kernel+init {node.boot.guestUptimeS.toFixed(2)} s)
@@ -47,7 +51,7 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
       <div className="containers">
         <div className="section-head">
           <h3>Containers <span className="muted">({node.containers.length})</span></h3>
-          <button type="button" className="primary" disabled={!running} onClick={() => setDialog(true)}>New container</button>
+          <button type="button" className="primary" disabled={!ready} onClick={() => setDialog(true)}>New container</button>
         </div>
         <ContainerList session={session} node={node} onOpenTerminal={openTerminal} />
       </div>

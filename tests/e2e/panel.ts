@@ -17,7 +17,8 @@ export const settledRow = (page: Page, host: string, name: string, state: string
   page.locator(`[data-testid="container"][data-host="${host}"][data-container="${name}"][data-state="${state}"]:not([data-busy])`);
 
 export async function waitForHostRunning(page: Page, host: string, timeoutMs = BOOT_TIMEOUT_MS): Promise<void> {
-  await page.locator(`[data-testid="host"][data-host="${host}"][data-state="running"]`).waitFor({ timeout: timeoutMs });
+  // data-ready: booted and given its identity (host_configure), so container actions are enabled.
+  await page.locator(`[data-testid="host"][data-host="${host}"][data-state="running"][data-ready]`).waitFor({ timeout: timeoutMs });
 }
 
 export interface ContainerFields {

@@ -28,7 +28,10 @@ beforeAll(async () => {
   tab1 = openTab();
   tab2 = openTab();
   await Promise.all([tab1.cluster.addHosts(2), new Promise((r) => setTimeout(r, 50)).then(() => tab2.cluster.addHosts(1))]);
-  for (const node of [...tab1.cluster.nodes, ...tab2.cluster.nodes]) expect(node.error).toBeUndefined();
+  for (const node of [...tab1.cluster.nodes, ...tab2.cluster.nodes]) {
+    expect(node.error).toBeUndefined();
+    expect(node.ready).toBe(true); // running, and host_configure done
+  }
   await tab1.cluster.createContainer('node1', { name: 'a' });
   await tab1.cluster.createContainer('node2', { name: 'b' });
   await tab2.cluster.createContainer('node3', { name: 'c' });

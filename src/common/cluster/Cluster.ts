@@ -26,13 +26,22 @@ export class ClusterNode implements Disposable {
   progress: BootProgress | undefined;
   boot: BootResult | undefined;
   error: string | undefined;
+  /**
+   * True once host_configure gave the running guest its identity (hostname, MAC, backplane
+   * address): only then may containers be created or driven. Cleared when the host stops running.
+   */
+  configured = false;
   containers: ContainerInfo[] = [];
   readonly stats = new Map<string, StatsSample[]>();
   private readonly disposables = new DisposableStore();
 
   constructor(readonly identity: ClusterHost, readonly host: Host, private readonly changed: () => void) {
     this.agent = this.disposables.add(new AgentClient(hostAgentChannel(host)));
-    this.disposables.add(host.onStateChange((state) => { this.state = state; changed(); }));
+    this.disposables.add(host.onStateChange((state) => {
+      this.state = state;
+      if (state !== 'running') this.configured = false;
+      changed();
+    }));
     this.disposables.add(host.onProgress((progress) => { this.progress = progress; changed(); }));
     this.disposables.add(this.agent.onStateChange(() => void this.refresh()));
     this.disposables.add(this.agent.onStats((event) => {
@@ -51,12 +60,18 @@ export class ClusterNode implements Disposable {
     return this.identity.name;
   }
 
+  /** Running with its identity: container actions may go ahead. */
+  get ready(): boolean {
+    return this.state === 'running' && this.configured;
+  }
+
   /** Boots the host and gives it its identity; errors end up in `error`, not thrown. */
   async start(): Promise<void> {
     try {
       this.boot = await this.host.boot();
       await this.agent.ready();
       await this.agent.configureHost({ hostname: this.identity.name, mac: this.identity.mac, address: this.identity.address });
+      this.configured = true;
       await this.refresh();
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
@@ -133,6 +148,7 @@ export class Cluster implements Disposable {
   /** Creates a container on a host of this tab; without an ip, one is allocated from the host's block. */
   async createContainer(nodeName: string, args: CreateArgs): Promise<ContainerInfo> {
     const node = this.node(nodeName);
+    if (!node.ready) throw new Error(`host ${nodeName} is not ready yet (${node.state === 'running' ? 'configuring its identity' : node.state})`);
     const number = Number(node.name.replace(/^node/, ''));
     const ip = args.ip ?? allocateContainerIp(number, this.usedIps());
     const info = await node.agent.create({ ...args, ip });
