@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import { TERMINAL_FONT } from './fontWarmup';
 
 /** Wires a fresh terminal to its source; returns the teardown. Keep it stable (useCallback). */
 export type ConnectTerminal = (terminal: Terminal) => () => void;
@@ -23,7 +24,7 @@ export function XtermPane({ connect, testId, autoFocus = false }: Props) {
     const terminal = new Terminal({
       convertEol: false,
       cursorBlink: true,
-      fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
+      fontFamily: TERMINAL_FONT,
       fontSize: 13,
       scrollback: 5000,
       theme: { background: '#0d1117' },
