@@ -55,6 +55,8 @@ tools=$work/ctlab.list
   for t in "$work"/tools/*; do
     case "$(basename "$t")" in
       ct) echo "file /usr/bin/ct $t 755 0 0 $tpl/sbin/ct-init" ;;
+      # The demo workloads run in containers: a hard link into the template too.
+      ctdemo) echo "file /usr/bin/ctdemo $t 755 0 0 $tpl/usr/bin/ctdemo" ;;
       *) echo "file /usr/bin/$(basename "$t") $t 755 0 0" ;;
     esac
   done

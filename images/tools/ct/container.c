@@ -191,7 +191,8 @@ static int setup_container_network(const struct ct_config *c, unsigned mtu, stru
 
 /* Runs in the new namespaces; on success it becomes the container's init by exec. */
 static void __attribute__((noreturn))
-container_child(const struct ct_config *c, int go_fd, int err_fd, const char *console_path, unsigned mtu)
+container_child(const struct ct_config *c, int go_fd, int err_fd, const char *console_path, unsigned mtu,
+		const struct ct_start_hooks *hooks)
 {
 	struct ct_err err;
 	char go;
@@ -216,6 +217,8 @@ container_child(const struct ct_config *c, int go_fd, int err_fd, const char *co
 	}
 	if (rootfs_enter(c, console_path, &err) < 0)
 		goto fail;
+	if (hooks)
+		hooks->child(hooks->arg, err_fd);
 	if (setsid() < 0) {
 		ct_fail_errno(&err, "setsid");
 		goto fail;
@@ -328,7 +331,8 @@ static void __attribute__((noreturn)) monitor_loop(const char *name, pid_t init,
 	_exit(0);
 }
 
-static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int report_fd)
+static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int report_fd,
+						  const struct ct_start_hooks *hooks)
 {
 	struct ct_err err = { "", "" };
 	char console_path[64];
@@ -351,6 +355,8 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 		ct_fail_errno(&err, "creating the time namespace");
 		goto fail;
 	}
+	if (hooks && hooks->before_clone && hooks->before_clone(hooks->arg, &err) < 0)
+		goto fail;
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		ct_fail_errno(&err, "pipe");
 		goto fail;
@@ -367,7 +373,7 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 		close(errp[0]);
 		close(master);
 		close(report_fd);
-		container_child(c, go[0], errp[1], console_path, mtu);
+		container_child(c, go[0], errp[1], console_path, mtu, hooks);
 	}
 	close(go[0]);
 	close(errp[1]);
@@ -378,10 +384,15 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 		ct_fail_errno(&err, "releasing the container's init");
 		goto fail;
 	}
-	/* The error pipe closes on exec: EOF means init is running, data is the child's error. */
-	if (read_all(errp[0], &err, sizeof(err)) == sizeof(err))
-		goto fail;
 	close(go[1]);
+	go[1] = -1;
+	if (hooks) {
+		if (hooks->after_go(hooks->arg, pid, errp[0], &err) < 0)
+			goto fail;
+	} else if (read_all(errp[0], &err, sizeof(err)) == sizeof(err)) {
+		/* The error pipe closes on exec: EOF means init is running, data is the child's error. */
+		goto fail;
+	}
 	close(errp[0]);
 	write_pid_file(c->name, "mon", getpid());
 	write_pid_file(c->name, "pid", pid);
@@ -401,6 +412,11 @@ fail:
 }
 
 static int start_locked(const struct ct_config *c, struct ct_err *err)
+{
+	return container_start_locked(c, NULL, err);
+}
+
+int container_start_locked(const struct ct_config *c, const struct ct_start_hooks *hooks, struct ct_err *err)
 {
 	if (container_state(c->name, NULL) == CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is already running", c->name);
@@ -430,7 +446,7 @@ static int start_locked(const struct ct_config *c, struct ct_err *err)
 		close_fds_except(&pipefd[1], 1);
 		setsid();
 		if (fork() == 0)
-			monitor_run(c, pipefd[1]);
+			monitor_run(c, pipefd[1], hooks);
 		_exit(0);
 	}
 	close(pipefd[1]);
@@ -461,6 +477,11 @@ int container_start(const char *name, struct ct_err *err)
 /* --- stop, kill, restart, destroy ------------------------------------------------------------ */
 
 static int stop_locked(const char *name, int timeout_s, struct ct_err *err)
+{
+	return container_stop_locked(name, timeout_s, err);
+}
+
+int container_stop_locked(const char *name, int timeout_s, struct ct_err *err)
 {
 	pid_t init;
 	if (container_state(name, &init) != CT_RUNNING)

@@ -20,6 +20,18 @@ int container_set(const char *name, const struct ct_limits *l, struct ct_err *er
 /* Running means its init runs; *init_pid (if not NULL) gets its host pid, or 0. */
 enum ct_state container_state(const char *name, pid_t *init_pid);
 
+/* How a restore takes over a start: the container's first process becomes the restorer instead
+ * of exec'ing init, and the monitor brings it to life before it reports the start. */
+struct ct_start_hooks {
+	int (*before_clone)(void *arg, struct ct_err *err);         /* in the monitor: time offsets */
+	void (*child)(void *arg, int report_fd) __attribute__((noreturn));
+	int (*after_go)(void *arg, pid_t init, int report_fd, struct ct_err *err);
+	void *arg;
+};
+/* With the container's lock held (container_lock). */
+int container_start_locked(const struct ct_config *c, const struct ct_start_hooks *hooks, struct ct_err *err);
+int container_stop_locked(const char *name, int timeout_s, struct ct_err *err);
+
 /* Host infrastructure (the agent, monitors) is the OOM killer's last choice. */
 void protect_from_oom(void);
 

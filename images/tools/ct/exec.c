@@ -84,7 +84,7 @@ run_command(char *const argv[], const int stdio[3], int master)
 		if (slave > 2)
 			close(slave);
 	} else {
-		int null = open("/dev/null", O_RDWR);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);   /* not to leak into the command */
 		for (int i = 0; i < 3; i++)
 			dup2(stdio[i] >= 0 ? stdio[i] : null, i);
 	}

@@ -17,7 +17,9 @@
 #include "agent.h"
 #include "cgroup.h"
 #include "config.h"
+#include "checkpoint.h"
 #include "console.h"
+#include "cr_show.h"
 #include "container.h"
 #include "exec.h"
 #include "init.h"
@@ -33,7 +35,9 @@ static const char usage[] =
 	"  start NAME | stop NAME [--timeout S] | kill NAME [SIGNAL] | restart NAME\n"
 	"  destroy NAME [--force] | list [--json] | status NAME [--json] | stats NAME [--json]\n"
 	"  set NAME [--memory SIZE] [--pids N] [--cpus N] | logs NAME\n"
-	"  exec NAME -- CMD [ARGS...] | enter NAME | agent [--port DEV]\n";
+	"  exec NAME -- CMD [ARGS...] | enter NAME | agent [--port DEV]\n"
+	"  checkpoint NAME --dir DIR [--leave-running] | restore NAME --dir DIR\n"
+	"  image DIR|FILE   (prints a checkpoint image as text)\n";
 
 static int fail(const struct ct_err *err)
 {
@@ -58,14 +62,15 @@ static void print_json(struct jbuf *b)
 
 /* Options shared by create and set. */
 enum { OPT_TEMPLATE = 256, OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_IP, OPT_HOSTNAME, OPT_PRIVILEGED,
-       OPT_TIMEOUT, OPT_FORCE, OPT_JSON, OPT_PORT };
+       OPT_TIMEOUT, OPT_FORCE, OPT_JSON, OPT_PORT, OPT_DIR, OPT_LEAVE_RUNNING };
 static const struct option long_options[] = {
 	{ "template", required_argument, NULL, OPT_TEMPLATE }, { "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS }, { "cpus", required_argument, NULL, OPT_CPUS },
 	{ "ip", required_argument, NULL, OPT_IP }, { "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "privileged", no_argument, NULL, OPT_PRIVILEGED }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "force", no_argument, NULL, OPT_FORCE }, { "json", no_argument, NULL, OPT_JSON },
-	{ "port", required_argument, NULL, OPT_PORT }, { NULL, 0, NULL, 0 },
+	{ "port", required_argument, NULL, OPT_PORT }, { "dir", required_argument, NULL, OPT_DIR },
+	{ "leave-running", no_argument, NULL, OPT_LEAVE_RUNNING }, { NULL, 0, NULL, 0 },
 };
 
 struct cli {
@@ -74,6 +79,8 @@ struct cli {
 	int timeout;
 	bool force, json;
 	const char *port;
+	const char *dir;
+	bool leave_running;
 	char *positional[2];
 	int npositional;
 	char **rest;   /* after "--" */
@@ -113,6 +120,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli, struct ct_err *err)
 		case OPT_FORCE: cli->force = true; break;
 		case OPT_JSON: cli->json = true; break;
 		case OPT_PORT: cli->port = optarg; break;
+		case OPT_DIR: cli->dir = optarg; break;
+		case OPT_LEAVE_RUNNING: cli->leave_running = true; break;
 		case ':':
 			return ct_fail(err, "invalid_argument", "option \"%s\" needs a value", argv[optind - 1]);
 		default:
@@ -304,10 +313,39 @@ static int cmd_enter(const char *name)
 	return exec_wait(helper);
 }
 
+static void print_phase(const char *phase, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "ct: %s\n", phase);
+}
+
+static int cmd_checkpoint(const char *cmd, const char *name, struct cli *cli)
+{
+	struct ct_err err;
+	struct cr_report r;
+	if (!cli->dir)
+		return usage_error("%s needs --dir DIR", cmd);
+	bool verbose = isatty(2);
+	int rc = !strcmp(cmd, "checkpoint")
+		? container_checkpoint(name, cli->dir, cli->leave_running, &r, verbose ? print_phase : NULL, NULL, &err)
+		: container_restore(name, cli->dir, &r, verbose ? print_phase : NULL, NULL, &err);
+	if (rc < 0)
+		return fail(&err);
+	printf("%s %s: %u processes, %llu pages, %llu bytes of files, image %llu bytes, frozen %lld ms, total %lld ms\n",
+	       cmd, name, r.processes, (unsigned long long)r.pages, (unsigned long long)r.fs_bytes,
+	       (unsigned long long)r.image_bytes, r.frozen_ms, r.total_ms);
+	return 0;
+}
+
 static int run(const char *cmd, struct cli *cli)
 {
 	struct ct_err err;
 	const char *name = cli->positional[0];
+	if (!strcmp(cmd, "image")) {
+		if (!cli->positional[0] || cli->positional[1])
+			return usage_error("%s needs one DIR or FILE", cmd);
+		return cr_show(cli->positional[0]);
+	}
 	bool needs_name = strcmp(cmd, "list") && strcmp(cmd, "agent");
 	if (needs_name && !name)
 		return usage_error("%s needs a container name", cmd);
@@ -364,6 +402,8 @@ static int run(const char *cmd, struct cli *cli)
 	}
 	if (!strcmp(cmd, "enter"))
 		return cmd_enter(name);
+	if (!strcmp(cmd, "checkpoint") || !strcmp(cmd, "restore"))
+		return cmd_checkpoint(cmd, name, cli);
 	if (!strcmp(cmd, "agent"))
 		return agent_main(cli->port);
 	return usage_error("unknown command \"%s\"", cmd);

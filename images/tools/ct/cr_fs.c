@@ -1,0 +1,171 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include "cr_fs.h"
+#include "util.h"
+
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+static int dump_entry(int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err);
+
+static int dump_dir(int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
+{
+	int fd = openat(root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return ct_fail_errno(err, "reading the directory %s of the upper layer", rel[0] ? rel : "/");
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char child[CR_PATH_MAX];
+		if ((size_t)snprintf(child, sizeof(child), "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof(child)) {
+			rc = ct_fail(err, "unsupported", "a path in the container is longer than %d bytes", CR_PATH_MAX - 1);
+			break;
+		}
+		rc = dump_entry(root_fd, child, w, bytes, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int dump_entry(int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
+{
+	struct stat st;
+	if (fstatat(root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return ct_fail_errno(err, "examining %s", rel);
+	struct cr_fsentry e = { .root = CR_FS_UPPER, .mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid,
+				.mtime = st.st_mtime };
+	snprintf(e.path, sizeof(e.path), "%s", rel);
+	char link[CR_PATH_MAX];
+	if (S_ISDIR(st.st_mode)) {
+		char path[CR_PATH_MAX + 64], v[4] = "";
+		e.type = CR_FS_DIR;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", root_fd, rel);
+		e.opaque = getxattr(path, OPAQUE_XATTR, v, sizeof(v)) == 1 && v[0] == 'y';
+		if (cr_write_record(w, CR_REC_FSENTRY, &e, sizeof(e), err) < 0)
+			return -1;
+		return dump_dir(root_fd, rel, w, bytes, err);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(root_fd, rel, link, sizeof(link) - 1);
+		if (n <= 0)
+			return ct_fail_errno(err, "reading the link %s", rel);
+		e.type = CR_FS_SYMLINK;
+		e.size = (uint32_t)n;
+		return cr_record_begin(w, CR_REC_FSENTRY, sizeof(e) + e.size, err) < 0 ||
+		       cr_record_data(w, &e, sizeof(e), err) < 0 || cr_record_data(w, link, e.size, err) < 0 ? -1 : 0;
+	}
+	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+		e.type = CR_FS_WHITEOUT;
+		return cr_write_record(w, CR_REC_FSENTRY, &e, sizeof(e), err);
+	}
+	if (!S_ISREG(st.st_mode))
+		return ct_fail(err, "unsupported", "/%s is a special file the engine cannot save", rel);
+	if (st.st_size > (off_t)(CR_MAX_RECORD - sizeof(e)))
+		return ct_fail(err, "unsupported", "/%s is larger than %u MiB", rel, CR_MAX_RECORD >> 20);
+	int fd CLEANUP_FD = openat(root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ct_fail_errno(err, "opening /%s", rel);
+	e.type = CR_FS_REG;
+	e.size = (uint32_t)st.st_size;
+	if (cr_record_begin(w, CR_REC_FSENTRY, sizeof(e) + e.size, err) < 0 || cr_record_data(w, &e, sizeof(e), err) < 0)
+		return -1;
+	char buf[16384];
+	uint32_t left = e.size;
+	while (left > 0) {
+		size_t want = left < sizeof(buf) ? left : sizeof(buf);
+		ssize_t n = read_all(fd, buf, want);
+		if (n != (ssize_t)want)   /* it shrank under us: the container is frozen, so it should not */
+			return ct_fail(err, "failed", "/%s changed while being saved", rel);
+		if (cr_record_data(w, buf, (uint32_t)n, err) < 0)
+			return -1;
+		left -= (uint32_t)n;
+	}
+	*bytes += e.size;
+	return 0;
+}
+
+int cr_fs_dump(const char *upper, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
+{
+	int fd CLEANUP_FD = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : ct_fail_errno(err, "opening %s", upper);
+	return dump_dir(fd, "", w, bytes, err);
+}
+
+int cr_fs_restore(const struct cr_image *img, const char *dir, struct ct_err *err)
+{
+	if (mkdir(dir, 0755) < 0)
+		return ct_fail_errno(err, "creating %s", dir);
+	int root CLEANUP_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return ct_fail_errno(err, "opening %s", dir);
+	for (uint32_t i = 0; i < img->nfsentries; i++) {
+		const struct cr_fsentry *e = img->fsentries[i];
+		const unsigned char *data = cr_after(e, sizeof(*e));
+		char path[CR_PATH_MAX];
+		memcpy(path, e->path, sizeof(path));
+		if (e->root != CR_FS_UPPER)
+			continue;
+		int rc = 0;
+		switch (e->type) {
+		case CR_FS_DIR:
+			rc = mkdirat(root, path, 0700);
+			break;
+		case CR_FS_SYMLINK: {
+			char target[CR_PATH_MAX];
+			memcpy(target, data, e->size);
+			target[e->size] = 0;
+			rc = symlinkat(target, root, path);
+			break;
+		}
+		case CR_FS_WHITEOUT:
+			rc = mknodat(root, path, S_IFCHR | 0, makedev(0, 0));
+			break;
+		case CR_FS_REG: {
+			int fd = openat(root, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			rc = fd < 0 ? -1 : write_all(fd, data, e->size);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		}
+		if (rc < 0)
+			return ct_fail_errno(err, "restoring /%s", path);
+		if (fchownat(root, path, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return ct_fail_errno(err, "restoring the owner of /%s", path);
+		if (e->type != CR_FS_SYMLINK && fchmodat(root, path, e->mode, 0) < 0)
+			return ct_fail_errno(err, "restoring the mode of /%s", path);
+		if (e->type == CR_FS_DIR && e->opaque) {
+			char full[CR_PATH_MAX + 64];
+			snprintf(full, sizeof(full), "%s/%s", dir, path);
+			if (setxattr(full, OPAQUE_XATTR, "y", 1, 0) < 0)
+				return ct_fail_errno(err, "marking /%s opaque", path);
+		}
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
+		utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	/* Directories' times last: filling them changed their mtime. */
+	for (uint32_t i = img->nfsentries; i-- > 0;) {
+		const struct cr_fsentry *e = img->fsentries[i];
+		if (e->root != CR_FS_UPPER || e->type != CR_FS_DIR)
+			continue;
+		char path[CR_PATH_MAX];
+		memcpy(path, e->path, sizeof(path));
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
+		utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	return 0;
+}

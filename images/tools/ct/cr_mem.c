@@ -1,0 +1,364 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "cr_mem.h"
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+#define PM_FILE (1ull << 61)
+#define RUN_PAGES 256          /* pages per PAGES record */
+#define TASK_TOP 0xc0000000u
+#define LOW 0x00100000u        /* scratch and temporary places start above 1 MiB */
+
+int cr_mem_read_maps(pid_t hpid, int32_t ns_pid, struct cr_area **areas, uint32_t *n, struct ct_err *err)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", hpid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return ct_fail_errno(err, "reading %s", path);
+	uint32_t cap = 32, count = 0;
+	struct cr_area *a = malloc(cap * sizeof(*a));
+	int rc = 0;
+	while (a && fgets(line, sizeof(line), f)) {
+		unsigned long start, end, off;
+		char perms[8], name[CR_PATH_MAX] = "";
+		int consumed = 0;
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s%n", &start, &end, perms, &off, &consumed) < 4) {
+			rc = ct_fail(err, "failed", "unreadable line in %s", path);
+			break;
+		}
+		const char *p = line + consumed;
+		p += strspn(p, " ");
+		snprintf(name, sizeof(name), "%s", p);
+		name[strcspn(name, "\n")] = 0;
+		if (count == cap) {
+			cap *= 2;
+			struct cr_area *b = realloc(a, cap * sizeof(*a));
+			if (!b)
+				break;
+			a = b;
+		}
+		struct cr_area *x = &a[count];
+		memset(x, 0, sizeof(*x));
+		x->start = (uint32_t)start;
+		x->end = (uint32_t)end;
+		x->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+			  (perms[2] == 'x' ? PROT_EXEC : 0);
+		x->flags = perms[3] == 's' ? CR_VMA_SHARED : 0;
+		x->pgoff = (uint32_t)(off / CR_PAGE);
+		if (!strcmp(name, "[vdso]")) {
+			x->kind = CR_VMA_VDSO;
+		} else if (!strcmp(name, "[vvar]")) {
+			x->kind = CR_VMA_VVAR;
+		} else if (!name[0] || !strcmp(name, "[heap]") || !strcmp(name, "[stack]")) {
+			x->kind = CR_VMA_ANON;
+			if (!strcmp(name, "[stack]"))
+				x->flags |= CR_VMA_GROWSDOWN;
+			if (x->flags & CR_VMA_SHARED) {
+				rc = ct_fail(err, "unsupported", "process %d has shared anonymous memory", ns_pid);
+				break;
+			}
+		} else if (name[0] == '/' && !strstr(name, " (deleted)")) {
+			x->kind = CR_VMA_FILE;
+			snprintf(x->path, sizeof(x->path), "%s", name);
+		} else {
+			rc = ct_fail(err, "unsupported", "process %d maps %s, which the engine cannot restore", ns_pid, name);
+			break;
+		}
+		count++;
+	}
+	fclose(f);
+	if (!a)
+		return ct_fail(err, "failed", "out of memory reading %s", path);
+	if (rc < 0) {
+		free(a);
+		return -1;
+	}
+	*areas = a;
+	*n = count;
+	return 0;
+}
+
+static bool all_zero(const unsigned char *p)
+{
+	static const unsigned char zero[CR_PAGE];
+	return memcmp(p, zero, CR_PAGE) == 0;
+}
+
+/* Which pages of an area hold state: anonymous memory that was touched (and is not all zero),
+ * and pages of private file mappings that were written (copied on write). */
+static bool page_saved(const struct cr_area *a, uint64_t pm)
+{
+	if (!(pm & (PM_PRESENT | PM_SWAP)))
+		return false;
+	if (a->kind == CR_VMA_ANON)
+		return true;
+	return a->kind == CR_VMA_FILE && !(a->flags & CR_VMA_SHARED) && !(pm & PM_FILE);
+}
+
+static int dump_area(struct pt_task *t, int pagemap, int32_t ns_pid, const struct cr_area *a, struct cr_writer *w,
+		     uint64_t *saved, unsigned char *buf, struct ct_err *err)
+{
+	uint32_t npages = (a->end - a->start) / CR_PAGE;
+	uint64_t pm[RUN_PAGES];
+	for (uint32_t first = 0; first < npages; first += RUN_PAGES) {
+		uint32_t count = npages - first < RUN_PAGES ? npages - first : RUN_PAGES;
+		uint32_t addr = a->start + first * CR_PAGE;
+		if (pread(pagemap, pm, count * 8, (off_t)(addr / CR_PAGE) * 8) != (ssize_t)(count * 8))
+			return ct_fail_errno(err, "reading the page map of process %d", ns_pid);
+		/* Runs of consecutive saved pages become one record each. */
+		for (uint32_t i = 0; i < count;) {
+			if (!page_saved(a, pm[i])) {
+				i++;
+				continue;
+			}
+			uint32_t j = i;
+			while (j < count && page_saved(a, pm[j]))
+				j++;
+			uint32_t run_addr = addr + i * CR_PAGE, run = j - i;
+			if (pt_mem_read(t, run_addr, buf, run * CR_PAGE) < 0)
+				return ct_fail_errno(err, "reading memory of process %d at %#x", ns_pid, run_addr);
+			/* Untouched-looking anonymous pages (all zero) need not travel: a fresh mapping is zero. */
+			for (uint32_t k = 0; k < run;) {
+				if (a->kind == CR_VMA_ANON && all_zero(buf + k * CR_PAGE)) {
+					k++;
+					continue;
+				}
+				uint32_t l = k;
+				while (l < run && !(a->kind == CR_VMA_ANON && all_zero(buf + l * CR_PAGE)))
+					l++;
+				struct cr_pages g = { ns_pid, run_addr + k * CR_PAGE, l - k };
+				if (cr_record_begin(w, CR_REC_PAGES, sizeof(g) + (l - k) * CR_PAGE, err) < 0 ||
+				    cr_record_data(w, &g, sizeof(g), err) < 0 ||
+				    cr_record_data(w, buf + k * CR_PAGE, (l - k) * CR_PAGE, err) < 0)
+					return -1;
+				*saved += l - k;
+				k = l;
+			}
+			i = j;
+		}
+	}
+	return 0;
+}
+
+int cr_mem_dump(struct pt_task *t, int32_t ns_pid, const struct cr_area *areas, uint32_t n, uint32_t skip,
+		struct cr_writer *w, uint64_t *pages, struct ct_err *err)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (areas[i].start == skip)
+			continue;
+		struct cr_vma v = { .pid = ns_pid, .start = areas[i].start, .end = areas[i].end, .prot = areas[i].prot,
+				    .flags = areas[i].flags, .kind = areas[i].kind, .pgoff = areas[i].pgoff };
+		memcpy(v.path, areas[i].path, sizeof(v.path));
+		if (cr_write_record(w, CR_REC_VMA, &v, sizeof(v), err) < 0)
+			return -1;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->hpid);
+	int pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	if (pagemap < 0)
+		return ct_fail_errno(err, "opening %s", path);
+	unsigned char *buf = malloc(RUN_PAGES * CR_PAGE);
+	int rc = buf ? 0 : ct_fail(err, "failed", "out of memory");
+	for (uint32_t i = 0; i < n && rc == 0; i++)
+		if (areas[i].start != skip && areas[i].kind <= CR_VMA_FILE)
+			rc = dump_area(t, pagemap, ns_pid, &areas[i], w, pages, buf, err);
+	free(buf);
+	close(pagemap);
+	return rc;
+}
+
+/* --- restore ------------------------------------------------------------------------------------ */
+
+int cr_map_files(const struct cr_proc_index *x, struct cr_map_files *mf, struct ct_err *err)
+{
+	memset(mf, 0, sizeof(*mf));
+	int top = 2;
+	for (uint32_t i = 0; i < x->nfds; i++)
+		if (x->fds[i]->fd > top)
+			top = x->fds[i]->fd;
+	mf->base = top + 1;
+	mf->path[mf->n] = x->proc->exe;
+	mf->flags[mf->n++] = O_RDONLY;
+	for (uint32_t i = 0; i < x->nvmas; i++) {
+		const struct cr_vma *v = x->vmas[i];
+		if (v->kind != CR_VMA_FILE)
+			continue;
+		bool rw = (v->flags & CR_VMA_SHARED) && (v->prot & PROT_WRITE);
+		int k;
+		for (k = 0; k < mf->n; k++)
+			if (!strcmp(mf->path[k], v->path))
+				break;
+		if (k == mf->n) {
+			if (mf->n == CR_MAX_MAP_FILES)
+				return ct_fail(err, "unsupported", "process %d maps more than %d files", x->proc->pid, CR_MAX_MAP_FILES);
+			mf->path[mf->n] = v->path;
+			mf->flags[mf->n++] = O_RDONLY;
+		}
+		if (rw)
+			mf->flags[k] = O_RDWR;
+	}
+	return 0;
+}
+
+static bool overlaps(uint32_t s1, uint32_t e1, uint32_t s2, uint32_t e2)
+{
+	return s1 < e2 && s2 < e1;
+}
+
+uint32_t cr_mem_free_spot(const struct cr_area *a, uint32_t na, const struct cr_proc_index *x, uint32_t len)
+{
+	for (uint32_t addr = LOW; addr + len <= TASK_TOP; addr += 0x10000) {
+		bool clash = false;
+		for (uint32_t i = 0; i < na && !clash; i++)
+			clash = overlaps(addr, addr + len, a[i].start, a[i].end);
+		for (uint32_t i = 0; x && i < x->nvmas && !clash; i++)
+			clash = overlaps(addr, addr + len, x->vmas[i]->start, x->vmas[i]->end);
+		if (!clash)
+			return addr;
+	}
+	return 0;
+}
+
+static const struct cr_area *find_kind(const struct cr_area *a, uint32_t n, uint32_t kind)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i].kind == kind)
+			return &a[i];
+	return NULL;
+}
+
+static const struct cr_vma *saved_kind(const struct cr_proc_index *x, uint32_t kind)
+{
+	for (uint32_t i = 0; i < x->nvmas; i++)
+		if (x->vmas[i]->kind == kind)
+			return x->vmas[i];
+	return NULL;
+}
+
+static int move_area(struct pt_task *t, uint32_t from, uint32_t len, uint32_t to, struct ct_err *err)
+{
+	if (from == to)
+		return 0;
+	return pt_call(t, "moving the vDSO", err, SYS_mremap, 5, (long)from, (long)len, (long)len,
+		       (long)(MREMAP_MAYMOVE | MREMAP_FIXED), (long)to) < 0 ? -1 : 0;
+}
+
+int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struct cr_map_files *mf,
+		   uint32_t *scratch_out, struct ct_err *err)
+{
+	struct cr_area *cur;
+	uint32_t ncur;
+	int32_t pid = x->proc->pid;
+	if (cr_mem_read_maps(t->hpid, pid, &cur, &ncur, err) < 0)
+		return -1;
+	int rc = -1;
+	const struct cr_area *vdso = find_kind(cur, ncur, CR_VMA_VDSO), *vvar = find_kind(cur, ncur, CR_VMA_VVAR);
+	const struct cr_vma *svdso = saved_kind(x, CR_VMA_VDSO), *svvar = saved_kind(x, CR_VMA_VVAR);
+	if (!vdso || !svdso || vdso->end - vdso->start != svdso->end - svdso->start ||
+	    (!vvar) != (!svvar) || (vvar && vvar->end - vvar->start != svvar->end - svvar->start)) {
+		ct_fail(err, "incompatible", "the vDSO of this kernel differs from the image's");
+		goto out;
+	}
+	uint32_t gadget_off;
+	if (pt_find_gadget(t, vdso->start, err) < 0)
+		goto out;
+	gadget_off = t->gadget - vdso->start;
+	uint32_t scratch = cr_mem_free_spot(cur, ncur, x, 2 * CR_PAGE);
+	if (!scratch) {
+		ct_fail(err, "failed", "no room for a scratch page in process %d", pid);
+		goto out;
+	}
+	if (pt_call(t, "mapping a scratch page", err, SYS_mmap2, 6, (long)scratch, 2L * CR_PAGE,
+		    (long)(PROT_READ | PROT_WRITE), (long)(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), -1L, 0L) < 0)
+		goto out;
+	/* Unmap everything of the stub but the vDSO, vvar and scratch: the gaps between them. */
+	uint32_t keep[3][2] = { { vdso->start, vdso->end }, { scratch, scratch + 2 * CR_PAGE }, { 0, 0 } };
+	int nkeep = 2;
+	if (vvar) {
+		keep[2][0] = vvar->start;
+		keep[2][1] = vvar->end;
+		nkeep = 3;
+	}
+	for (int i = 0; i < nkeep; i++)   /* sort by start */
+		for (int j = i + 1; j < nkeep; j++)
+			if (keep[j][0] < keep[i][0]) {
+				uint32_t s = keep[i][0], e = keep[i][1];
+				keep[i][0] = keep[j][0]; keep[i][1] = keep[j][1];
+				keep[j][0] = s; keep[j][1] = e;
+			}
+	uint32_t at = 0;
+	for (int i = 0; i <= nkeep; i++) {
+		uint32_t until = i < nkeep ? keep[i][0] : TASK_TOP;
+		if (until > at && pt_call(t, "unmapping the restorer", err, SYS_munmap, 2, (long)at, (long)(until - at)) < 0)
+			goto out;
+		if (i < nkeep)
+			at = keep[i][1];
+	}
+	/* The vDSO (and its data page) back where the task had them: code returns into it. */
+	uint32_t vdso_len = vdso->end - vdso->start, vvar_len = vvar ? vvar->end - vvar->start : 0;
+	if (vdso->start != svdso->start || (vvar && vvar->start != svvar->start)) {
+		struct cr_area busy[2] = { { .start = scratch, .end = scratch + 2 * CR_PAGE },
+					   { .start = vdso->start, .end = vdso->end } };
+		uint32_t tmp = cr_mem_free_spot(busy, 2, x, vdso_len + vvar_len + CR_PAGE);
+		if (vvar) {
+			busy[1].start = vvar->start < vdso->start ? vvar->start : vdso->start;
+			busy[1].end = vvar->end > vdso->end ? vvar->end : vdso->end;
+			tmp = cr_mem_free_spot(busy, 2, x, vdso_len + vvar_len + CR_PAGE);
+		}
+		if (!tmp) {
+			ct_fail(err, "failed", "no room to move the vDSO of process %d", pid);
+			goto out;
+		}
+		if ((vvar && move_area(t, vvar->start, vvar_len, tmp, err) < 0) ||
+		    move_area(t, vdso->start, vdso_len, tmp + vvar_len, err) < 0)
+			goto out;
+		t->gadget = tmp + vvar_len + gadget_off;
+		if ((vvar && move_area(t, tmp, vvar_len, svvar->start, err) < 0) ||
+		    move_area(t, tmp + vvar_len, vdso_len, svdso->start, err) < 0)
+			goto out;
+		t->gadget = svdso->start + gadget_off;
+	}
+	/* The saved areas, then their contents (writes through /proc/PID/mem ignore protections). */
+	for (uint32_t i = 0; i < x->nvmas; i++) {
+		const struct cr_vma *v = x->vmas[i];
+		long flags = (v->flags & CR_VMA_SHARED ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+		long fd = -1;
+		if (v->kind == CR_VMA_VDSO || v->kind == CR_VMA_VVAR)
+			continue;
+		if (v->kind == CR_VMA_ANON) {
+			flags |= MAP_ANONYMOUS | (v->flags & CR_VMA_GROWSDOWN ? MAP_GROWSDOWN : 0);
+		} else {
+			for (int k = 0; k < mf->n; k++)
+				if (!strcmp(mf->path[k], v->path))
+					fd = mf->base + k;
+		}
+		long r;
+		if (pt_syscall(t, SYS_mmap2, &r, err, 6, (long)v->start, (long)(v->end - v->start), (long)v->prot, flags,
+			       fd, (long)(v->kind == CR_VMA_FILE ? v->pgoff : 0)) < 0)
+			goto out;
+		if ((uint32_t)r != v->start) {
+			errno = r < 0 && r > -4096 ? (int)-r : EFAULT;
+			ct_fail_errno(err, "mapping %#x-%#x %s in process %d", v->start, v->end, v->path, pid);
+			goto out;
+		}
+	}
+	for (uint32_t i = 0; i < x->npages; i++) {
+		const struct cr_pages *g = x->pages[i];
+		if (pt_mem_write(t, g->addr, cr_after(g, sizeof(*g)), (size_t)g->npages * CR_PAGE) < 0) {
+			ct_fail_errno(err, "filling memory of process %d at %#x", pid, g->addr);
+			goto out;
+		}
+	}
+	*scratch_out = scratch;
+	rc = 0;
+out:
+	free(cur);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * A process's memory: its areas (from /proc/PID/maps) and the pages worth saving (from
+ * /proc/PID/pagemap), and putting both back into a restore stub by injected mmap and writes to
+ * /proc/PID/mem.
+ */
+#ifndef CT_CR_MEM_H
+#define CT_CR_MEM_H
+
+#include "cr_image.h"
+#include "cr_ptrace.h"
+
+struct cr_area {
+	uint32_t start, end, prot, flags, kind, pgoff;
+	char path[CR_PATH_MAX];
+};
+
+/* Reads /proc/hpid/maps; areas of a kind the engine cannot restore give an "unsupported" error. */
+int cr_mem_read_maps(pid_t hpid, int32_t ns_pid, struct cr_area **areas, uint32_t *n, struct ct_err *err);
+/* Writes one VMA record per area (except skip) and then the saved pages as PAGES records. */
+int cr_mem_dump(struct pt_task *t, int32_t ns_pid, const struct cr_area *areas, uint32_t n, uint32_t skip,
+		struct cr_writer *w, uint64_t *pages, struct ct_err *err);
+
+/* The files a restore stub must hold open for its mappings and exe link, in a fixed order. */
+#define CR_MAX_MAP_FILES 64
+struct cr_map_files {
+	const char *path[CR_MAX_MAP_FILES];
+	int flags[CR_MAX_MAP_FILES];
+	int n;
+	int base;   /* they sit at fds base, base+1, ... */
+};
+int cr_map_files(const struct cr_proc_index *x, struct cr_map_files *mf, struct ct_err *err);
+
+/* In a seized stub: unmap the stub, move the vDSO, map and fill the saved areas, and map a
+ * scratch page (its address in *scratch) free in the saved layout. */
+int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struct cr_map_files *mf,
+		   uint32_t *scratch, struct ct_err *err);
+
+/* An address for scratch pages free in both the task's current layout and its saved one. */
+uint32_t cr_mem_free_spot(const struct cr_area *a, uint32_t na, const struct cr_proc_index *x, uint32_t len);
+
+#endif

@@ -1,0 +1,240 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cr_ptrace.h"
+
+/* CT_CR_TRACE=FILE logs every injected syscall: the way to see what a restore did. */
+static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trace(const char *fmt, ...)
+{
+	static FILE *f;
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		const char *path = getenv("CT_CR_TRACE");
+		f = path ? fopen(path, "ae") : NULL;
+	}
+	if (!f)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fflush(f);
+}
+
+static long pt(long req, pid_t pid, long addr, long data)
+{
+	return syscall(SYS_ptrace, req, pid, addr, data);
+}
+
+int pt_get_regs(pid_t hpid, struct cr_regs *regs)
+{
+	return (int)pt(PTRACE_GETREGS, hpid, 0, (long)regs);
+}
+
+static int wait_stop(struct pt_task *t, int *status, struct ct_err *err)
+{
+	for (;;) {
+		pid_t r = waitpid(t->hpid, status, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ct_fail_errno(err, "waiting for process %d", t->hpid);
+		if (WIFEXITED(*status) || WIFSIGNALED(*status))
+			trace("%d: died, status %#x\n", t->hpid, *status);
+		if (WIFEXITED(*status) || WIFSIGNALED(*status))
+			return ct_fail(err, "failed", "process %d died while being checkpointed or restored", t->hpid);
+		return 0;
+	}
+}
+
+/* A stop for a signal (not ours): keep its siginfo to queue again, and suppress it. */
+static bool is_signal_stop(int status)
+{
+	int sig = WSTOPSIG(status);
+	return (status >> 16) == 0 && sig != (SIGTRAP | 0x80);
+}
+
+static void keep_stray(struct pt_task *t)
+{
+	if (t->nstray < PT_MAX_STRAY)
+		pt(PTRACE_GETSIGINFO, t->hpid, 0, (long)t->stray[t->nstray++]);
+}
+
+/* Waits for a PTRACE_EVENT_STOP (interrupt or group stop), absorbing signals on the way. */
+static int wait_event_stop(struct pt_task *t, struct ct_err *err)
+{
+	int status;
+	for (;;) {
+		if (wait_stop(t, &status, err) < 0)
+			return -1;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		if (is_signal_stop(status))
+			keep_stray(t);
+		if (pt(PTRACE_CONT, t->hpid, 0, 0) < 0)
+			return ct_fail_errno(err, "resuming process %d", t->hpid);
+	}
+}
+
+int pt_seize(struct pt_task *t, pid_t hpid, bool exit_kill, struct ct_err *err)
+{
+	char path[64];
+	memset(t, 0, sizeof(*t));
+	t->hpid = hpid;
+	t->mem = -1;
+	long opts = PTRACE_O_TRACESYSGOOD | (exit_kill ? PTRACE_O_EXITKILL : 0);
+	if (pt(PTRACE_SEIZE, hpid, 0, opts) < 0)
+		return ct_fail_errno(err, "seizing process %d", hpid);
+	if (pt(PTRACE_INTERRUPT, hpid, 0, 0) < 0 || wait_event_stop(t, err) < 0) {
+		if (!err || !err->msg[0])
+			ct_fail_errno(err, "stopping process %d", hpid);
+		pt(PTRACE_DETACH, hpid, 0, 0);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", hpid);
+	t->mem = open(path, O_RDWR | O_CLOEXEC);
+	if (t->mem < 0 || pt_get_regs(hpid, &t->regs) < 0) {
+		ct_fail_errno(err, "opening the memory of process %d", hpid);
+		pt_detach(t);
+		return -1;
+	}
+	return 0;
+}
+
+int pt_detach(struct pt_task *t)
+{
+	if (t->mem >= 0)
+		close(t->mem);
+	t->mem = -1;
+	return (int)pt(PTRACE_DETACH, t->hpid, 0, 0);
+}
+
+int pt_mem_read(struct pt_task *t, uint32_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(t->mem, (char *)buf + done, len - done, (off_t)addr + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+int pt_mem_write(struct pt_task *t, uint32_t addr, const void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(t->mem, (const char *)buf + done, len - done, (off_t)addr + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+int pt_find_gadget(struct pt_task *t, uint32_t vdso_start, struct ct_err *err)
+{
+	unsigned char code[8192];
+	if (pt_mem_read(t, vdso_start, code, sizeof(code)) < 0 && pt_mem_read(t, vdso_start, code, 4096) < 0)
+		return ct_fail_errno(err, "reading the vDSO of process %d", t->hpid);
+	for (size_t i = 0; i + 1 < 4096; i++)
+		if (code[i] == 0xcd && code[i + 1] == 0x80) {
+			t->gadget = vdso_start + (uint32_t)i;
+			return 0;
+		}
+	return ct_fail(err, "failed", "no int $0x80 in the vDSO of process %d", t->hpid);
+}
+
+/* Resumes with PTRACE_SYSCALL until the next syscall stop. */
+static int step_to_syscall_stop(struct pt_task *t, struct ct_err *err)
+{
+	int status;
+	if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
+		return ct_fail_errno(err, "resuming process %d", t->hpid);
+	for (;;) {
+		if (wait_stop(t, &status, err) < 0)
+			return -1;
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+			return 0;
+		trace("%d: unexpected stop %#x\n", t->hpid, status);
+		if (is_signal_stop(status))
+			keep_stray(t);
+		if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
+			return ct_fail_errno(err, "resuming process %d", t->hpid);
+	}
+}
+
+static int vsyscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int nargs, va_list ap)
+{
+	struct cr_regs r = t->regs;
+	uint32_t a[6] = { r.ebx, r.ecx, r.edx, r.esi, r.edi, r.ebp };
+	for (int i = 0; i < nargs && i < 6; i++)
+		a[i] = (uint32_t)va_arg(ap, long);
+	r.ebx = a[0]; r.ecx = a[1]; r.edx = a[2]; r.esi = a[3]; r.edi = a[4]; r.ebp = a[5];
+	r.eax = (uint32_t)nr;
+	r.orig_eax = (uint32_t)-1;   /* no syscall-restart logic may rewrite these registers */
+	r.eip = t->gadget;
+	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)&r) < 0)
+		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
+	if (step_to_syscall_stop(t, err) < 0 || step_to_syscall_stop(t, err) < 0)
+		return -1;
+	if (pt_get_regs(t->hpid, &r) < 0)
+		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
+	*ret = (long)(int32_t)r.eax;
+	trace("%d: syscall %ld(%#x, %#x, %#x, %#x, %#x, %#x) = %ld\n", t->hpid, nr, a[0], a[1], a[2], a[3], a[4], a[5], *ret);
+	return 0;
+}
+
+int pt_syscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int nargs, ...)
+{
+	va_list ap;
+	va_start(ap, nargs);
+	int rc = vsyscall(t, nr, ret, err, nargs, ap);
+	va_end(ap);
+	return rc;
+}
+
+long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, int nargs, ...)
+{
+	long ret;
+	va_list ap;
+	va_start(ap, nargs);
+	int rc = vsyscall(t, nr, &ret, err, nargs, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		ct_fail_errno(err, "%s in process %d", what, t->hpid);
+		return -1;
+	}
+	return ret;
+}
+
+int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err)
+{
+	/* From a syscall-exit stop the kernel would return straight to user mode; an interrupt makes
+	 * it stop once more inside signal handling, whence it resumes through the restart logic. */
+	if (pt(PTRACE_INTERRUPT, t->hpid, 0, 0) < 0 || pt(PTRACE_CONT, t->hpid, 0, 0) < 0)
+		return ct_fail_errno(err, "interrupting process %d", t->hpid);
+	if (wait_event_stop(t, err) < 0)
+		return -1;
+	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)regs) < 0)
+		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
+	return 0;
+}

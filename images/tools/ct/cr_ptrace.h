@@ -1,0 +1,45 @@
+/*
+ * Holding a task still and acting in its name: ptrace seize/interrupt, registers, and syscalls run
+ * inside the task. A syscall is injected by pointing EIP at an `int $0x80` in the task's vDSO and
+ * stepping it with PTRACE_SYSCALL from entry stop to exit stop, so no code is ever written into
+ * the task and the task never runs a user instruction while we hold it.
+ */
+#ifndef CT_CR_PTRACE_H
+#define CT_CR_PTRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "cr_image.h"
+#include "err.h"
+
+#define PT_MAX_STRAY 8
+
+struct pt_task {
+	pid_t hpid;           /* as the host sees it */
+	int mem;              /* /proc/hpid/mem, read-write */
+	uint32_t gadget;      /* an int $0x80 in the task's vDSO */
+	struct cr_regs regs;  /* what the task had when we took it */
+	/* Signals that reached a stop while we held the task: they left the queue and must be
+	 * queued again (checkpoint) or saved as pending (restore never sees any). */
+	uint8_t stray[PT_MAX_STRAY][128];
+	int nstray;
+};
+
+/* Seizes and interrupts a task and waits until it is stopped; reads its registers. */
+int pt_seize(struct pt_task *t, pid_t hpid, bool exit_kill, struct ct_err *err);
+/* Where `int $0x80` sits in the vDSO: the same offset in every task of this kernel. */
+int pt_find_gadget(struct pt_task *t, uint32_t vdso_start, struct ct_err *err);
+/* Runs syscall nr in the task; returns 0 and sets *ret (the raw result: -errno on failure). */
+int pt_syscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int nargs, ...);
+/* Like pt_syscall, but a negative result is an error naming what. */
+long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, int nargs, ...);
+/* Brings the task back to a stop inside signal handling, where the kernel's syscall-restart logic
+ * runs on resume, and installs regs. */
+int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err);
+int pt_get_regs(pid_t hpid, struct cr_regs *regs);
+int pt_detach(struct pt_task *t);
+int pt_mem_read(struct pt_task *t, uint32_t addr, void *buf, size_t len);
+int pt_mem_write(struct pt_task *t, uint32_t addr, const void *buf, size_t len);
+
+#endif

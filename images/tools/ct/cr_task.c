@@ -1,0 +1,408 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "cr_task.h"
+#include "ct.h"
+#include "util.h"
+
+#define ERESTARTNOINTR 513
+#define ERESTART_RESTARTBLOCK 516
+#define PR_GET_TID_ADDRESS_ 40
+#define PR_SET_MM_ 35
+#define PR_SET_MM_MAP_ 14
+#define CAP_LAST 40
+#define CAP_VERSION_3 0x20080522
+
+/* struct prctl_mm_map as the i386 kernel lays it out (u64 aligned to 4). */
+struct mm_map {
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint32_t auxv, auxv_size, exe_fd;
+} __attribute__((packed));
+
+static long sys(long nr, long a, long b, long c, long d)
+{
+	return syscall(nr, a, b, c, d);
+}
+
+/* --- /proc/PID/status ------------------------------------------------------------------------ */
+
+static const char *field(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, n) && p[n] == ':')
+			return p + n + 1;
+	return NULL;
+}
+
+/* The last number of a line such as "NSpid:\t812\t3": the value in the innermost namespace. */
+static long long last_number(const char *v)
+{
+	long long x = 0;
+	if (!v)
+		return 0;   /* a field this kernel does not have (Seccomp without CONFIG_SECCOMP) */
+	const char *end = strchr(v, '\n');
+	for (const char *p = v; *p && (!end || p < end);) {
+		char *next;
+		long long y = strtoll(p, &next, 10);
+		if (next == p)
+			break;
+		x = y;
+		p = next;
+	}
+	return x;
+}
+
+int cr_read_status(pid_t hpid, struct cr_proc_status *s, struct ct_err *err)
+{
+	char path[64], text[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", hpid);
+	if (read_file(path, text, sizeof(text)) <= 0)
+		return ct_fail_errno(err, "reading %s", path);
+	memset(s, 0, sizeof(*s));
+	const char *v;
+	s->ns_pid = (int32_t)last_number(field(text, "NSpid"));
+	s->ns_pgid = (int32_t)last_number(field(text, "NSpgid"));
+	s->ns_sid = (int32_t)last_number(field(text, "NSsid"));
+	s->host_ppid = (pid_t)last_number(field(text, "PPid"));
+	s->threads = (int)last_number(field(text, "Threads"));
+	s->seccomp = (int)last_number(field(text, "Seccomp"));
+	s->tracer = (pid_t)last_number(field(text, "TracerPid"));
+	if ((v = field(text, "State")))
+		s->state = v[strspn(v, " \t")];
+	if ((v = field(text, "SigIgn")))
+		s->sig_ign = strtoull(v, NULL, 16);
+	if ((v = field(text, "SigCgt")))
+		s->sig_cgt = strtoull(v, NULL, 16);
+	if (s->ns_pid <= 0)
+		return ct_fail(err, "failed", "no namespace pid for process %d", hpid);
+	return 0;
+}
+
+/* --- dump ---------------------------------------------------------------------------------------- */
+
+static void parse_ids(const char *v, uint32_t out[4], uint32_t base)
+{
+	for (int i = 0; i < 4 && v; i++) {
+		char *next;
+		unsigned long x = strtoul(v, &next, 10);
+		out[i] = x >= base && x - base < CT_IDMAP_SIZE ? (uint32_t)(x - base) : (uint32_t)x;
+		v = next;
+	}
+}
+
+static int read_status_core(pid_t hpid, uint32_t base, struct cr_proc *p, struct ct_err *err)
+{
+	char path[64], text[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", hpid);
+	if (read_file(path, text, sizeof(text)) <= 0)
+		return ct_fail_errno(err, "reading %s", path);
+	const char *v;
+	uint32_t ids[4] = { 0 };
+	parse_ids(field(text, "Uid"), ids, base);
+	memcpy(p->uid, ids, sizeof(ids));
+	parse_ids(field(text, "Gid"), ids, base);
+	memcpy(p->gid, ids, sizeof(ids));
+	if ((v = field(text, "Groups"))) {
+		const char *end = strchr(v, '\n');
+		while (p->ngroups < CR_MAX_GROUPS) {
+			char *next;
+			unsigned long g = strtoul(v, &next, 10);
+			if (next == v || (end && next > end))
+				break;
+			p->groups[p->ngroups++] = g >= base && g - base < CT_IDMAP_SIZE ? (uint32_t)(g - base) : (uint32_t)g;
+			v = next;
+		}
+	}
+	if ((v = field(text, "Umask")))
+		p->umask = (uint32_t)strtoul(v, NULL, 8);
+	p->no_new_privs = (uint32_t)last_number(field(text, "NoNewPrivs"));
+	if ((v = field(text, "CapInh"))) p->cap_inh = strtoull(v, NULL, 16);
+	if ((v = field(text, "CapPrm"))) p->cap_prm = strtoull(v, NULL, 16);
+	if ((v = field(text, "CapEff"))) p->cap_eff = strtoull(v, NULL, 16);
+	if ((v = field(text, "CapBnd"))) p->cap_bnd = strtoull(v, NULL, 16);
+	if ((v = field(text, "CapAmb"))) p->cap_amb = strtoull(v, NULL, 16);
+	return 0;
+}
+
+/* mm fields from /proc/PID/stat (fields 26-28 and 45-51) and the comm. */
+static int read_stat_mm(pid_t hpid, struct cr_proc *p, struct ct_err *err)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", hpid);
+	if (read_file(path, text, sizeof(text)) <= 0)
+		return ct_fail_errno(err, "reading %s", path);
+	char *open = strchr(text, '('), *close = strrchr(text, ')');
+	if (!open || !close)
+		return ct_fail(err, "failed", "malformed %s", path);
+	size_t n = (size_t)(close - open - 1);
+	memcpy(p->comm, open + 1, n < sizeof(p->comm) - 1 ? n : sizeof(p->comm) - 1);
+	unsigned long long f[53] = { 0 };
+	int i = 3;
+	for (char *s = close + 2; *s && i < 53; i++) {
+		char *next;
+		if (i == 3) {   /* the state letter */
+			next = s + 1;
+		} else {
+			f[i] = strtoull(s, &next, 10);
+		}
+		s = next + (*next == ' ');
+	}
+	static const int idx[11] = { 26, 27, 45, 46, 47, 0, 28, 48, 49, 50, 51 };
+	for (int k = 0; k < 11; k++)
+		p->mm[k] = idx[k] ? (uint32_t)f[idx[k]] : 0;
+	p->exit_status = (int32_t)f[52];
+	return 0;
+}
+
+int cr_task_dump(struct pt_task *t, const struct cr_proc_status *st, uint32_t id_base, uint32_t scratch,
+		 struct cr_proc *p, struct ct_err *err)
+{
+	pid_t hpid = t->hpid;
+	char path[64], text[64];
+	if (read_status_core(hpid, id_base, p, err) < 0 || read_stat_mm(hpid, p, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/personality", hpid);
+	if (read_file(path, text, sizeof(text)) > 0)
+		p->personality = (uint32_t)strtoul(text, NULL, 16);
+	snprintf(path, sizeof(path), "/proc/%d/exe", hpid);
+	ssize_t n = readlink(path, p->exe, sizeof(p->exe) - 1);
+	if (n < 0)
+		return ct_fail_errno(err, "reading %s", path);
+	snprintf(path, sizeof(path), "/proc/%d/cwd", hpid);
+	n = readlink(path, p->cwd, sizeof(p->cwd) - 1);
+	if (n < 0)
+		return ct_fail_errno(err, "reading %s", path);
+	if (strstr(p->cwd, " (deleted)"))
+		return ct_fail(err, "unsupported", "process %d works in a deleted directory", st->ns_pid);
+	char root[CR_PATH_MAX] = "";
+	snprintf(path, sizeof(path), "/proc/%d/root", hpid);
+	if (readlink(path, root, sizeof(root) - 1) < 0 || strcmp(root, "/"))
+		return ct_fail(err, "unsupported", "process %d has changed its root directory (chroot)", st->ns_pid);
+	unsigned char auxv[CR_AUXV_MAX * 4];
+	snprintf(path, sizeof(path), "/proc/%d/auxv", hpid);
+	ssize_t an = read_file(path, (char *)auxv, sizeof(auxv));
+	if (an > 0) {
+		p->nauxv = (uint32_t)an / 4;
+		memcpy(p->auxv, auxv, p->nauxv * 4);
+	}
+	for (int r = 0; r < CR_NRLIMIT; r++) {
+		struct rlimit64 lim;
+		if (sys(SYS_prlimit64, hpid, r, 0, (long)&lim) == 0) {
+			p->rlim_cur[r] = lim.rlim_cur;
+			p->rlim_max[r] = lim.rlim_max;
+		}
+	}
+
+	/* From ptrace: registers, FPU, TLS, the signal mask and queues. */
+	p->regs = t->regs;
+	if (sys(SYS_ptrace, PTRACE_GETFPXREGS, hpid, 0, (long)p->fpx) < 0)
+		return ct_fail_errno(err, "reading the FPU state of process %d", st->ns_pid);
+	for (int i = 0; i < 3; i++) {
+		struct cr_tls d = { .entry_number = 6 + i };
+		if (sys(SYS_ptrace, PTRACE_GET_THREAD_AREA, hpid, 6 + i, (long)&d) < 0)
+			return ct_fail_errno(err, "reading the TLS of process %d", st->ns_pid);
+		p->tls[i] = d;
+	}
+	uint64_t mask;
+	if (sys(SYS_ptrace, PTRACE_GETSIGMASK, hpid, 8, (long)&mask) < 0)
+		return ct_fail_errno(err, "reading the signal mask of process %d", st->ns_pid);
+	p->sigmask = mask;
+
+	/* What only the task itself can tell: injected syscalls answering through the scratch page. */
+	long ret;
+	if (pt_syscall(t, SYS_brk, &ret, err, 1, 0L) < 0)
+		return -1;
+	p->mm[5] = (uint32_t)ret;
+	for (int sig = 1; sig <= CR_NSIG; sig++) {
+		struct cr_sigaction *a = &p->sigactions[sig - 1];
+		uint64_t bit = 1ull << (sig - 1);
+		if (st->sig_ign & bit)
+			a->handler = (uint32_t)(uintptr_t)SIG_IGN;
+		if (!(st->sig_cgt & bit))
+			continue;
+		if (pt_call(t, "reading a signal handler", err, SYS_rt_sigaction, 4, (long)sig, 0L, (long)scratch, 8L) < 0 ||
+		    pt_mem_read(t, scratch, a, sizeof(*a)) < 0)
+			return -1;
+	}
+	uint32_t buf[4];
+	if (pt_call(t, "reading the signal stack", err, SYS_sigaltstack, 2, 0L, (long)scratch) < 0 ||
+	    pt_mem_read(t, scratch, buf, 12) < 0)
+		return -1;
+	p->altstack_sp = buf[0];
+	p->altstack_flags = buf[1];
+	p->altstack_size = buf[2];
+	for (int w = 0; w < 3; w++)
+		if (pt_call(t, "reading a timer", err, SYS_getitimer, 2, (long)w, (long)scratch) < 0 ||
+		    pt_mem_read(t, scratch, p->itimer[w], 16) < 0)
+			return -1;
+	if (pt_call(t, "reading the tid address", err, SYS_prctl, 2, (long)PR_GET_TID_ADDRESS_, (long)scratch) < 0 ||
+	    pt_mem_read(t, scratch, &p->tid_address, 4) < 0)
+		return -1;
+	if (pt_call(t, "reading the robust list", err, SYS_get_robust_list, 3, 0L, (long)scratch, (long)scratch + 4) < 0 ||
+	    pt_mem_read(t, scratch, buf, 8) < 0)
+		return -1;
+	p->robust_list = buf[0];
+	p->robust_len = buf[1];
+	if (pt_call(t, "reading the parent-death signal", err, SYS_prctl, 2, (long)PR_GET_PDEATHSIG, (long)scratch) < 0 ||
+	    pt_mem_read(t, scratch, &p->pdeath_sig, 4) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- restore ------------------------------------------------------------------------------------ */
+
+static int call_with(struct pt_task *t, uint32_t scratch, const void *data, size_t len, const char *what,
+		     struct ct_err *err, long nr, int nargs, long a, long b, long c, long d)
+{
+	if (len && pt_mem_write(t, scratch, data, len) < 0)
+		return ct_fail_errno(err, "writing to process %d", t->hpid);
+	return pt_call(t, what, err, nr, nargs, a, b, c, d) < 0 ? -1 : 0;
+}
+
+static int restore_creds(struct pt_task *t, const struct cr_proc *p, uint32_t scratch, struct ct_err *err)
+{
+	for (int cap = 0; cap <= CAP_LAST; cap++)
+		if (!(p->cap_bnd & (1ull << cap)) &&
+		    pt_call(t, "dropping a bounding capability", err, SYS_prctl, 2, (long)PR_CAPBSET_DROP, (long)cap) < 0)
+			return -1;
+	uint32_t groups[CR_MAX_GROUPS];
+	memcpy(groups, p->groups, sizeof(groups));
+	if (call_with(t, scratch, groups, p->ngroups * 4, "setgroups", err, SYS_setgroups32, 2, p->ngroups, scratch, 0, 0) < 0 ||
+	    pt_call(t, "setresgid", err, SYS_setresgid32, 3, (long)p->gid[0], (long)p->gid[1], (long)p->gid[2]) < 0)
+		return -1;
+	bool keep = p->uid[1] != 0 && p->cap_prm;
+	if (keep && pt_call(t, "keeping capabilities", err, SYS_prctl, 2, (long)PR_SET_KEEPCAPS, 1L) < 0)
+		return -1;
+	if (pt_call(t, "setresuid", err, SYS_setresuid32, 3, (long)p->uid[0], (long)p->uid[1], (long)p->uid[2]) < 0)
+		return -1;
+	if (keep && pt_call(t, "keeping capabilities", err, SYS_prctl, 2, (long)PR_SET_KEEPCAPS, 0L) < 0)
+		return -1;
+	uint32_t caps[8] = { CAP_VERSION_3, 0,
+			     (uint32_t)p->cap_eff, (uint32_t)p->cap_prm, (uint32_t)p->cap_inh,
+			     (uint32_t)(p->cap_eff >> 32), (uint32_t)(p->cap_prm >> 32), (uint32_t)(p->cap_inh >> 32) };
+	if (call_with(t, scratch, caps, sizeof(caps), "setting capabilities", err, SYS_capset, 2,
+		      scratch, scratch + 8, 0, 0) < 0)
+		return -1;
+	/* A uid change made the task undumpable (no exec follows to undo it), which would hide its
+	 * /proc files from the container's root. */
+	if (pt_call(t, "setting dumpable", err, SYS_prctl, 2, (long)PR_SET_DUMPABLE, 1L) < 0)
+		return -1;
+	if (p->no_new_privs &&
+	    pt_call(t, "setting no_new_privs", err, SYS_prctl, 5, (long)PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+		return -1;
+	return 0;
+}
+
+int cr_task_restore(struct pt_task *t, const struct cr_proc *p, int exe_fd, uint32_t scratch, struct ct_err *err)
+{
+	/* The mm fields: brk, the argument and environment areas /proc/PID/cmdline shows, auxv. */
+	uint32_t auxv[CR_AUXV_MAX];
+	memcpy(auxv, p->auxv, sizeof(auxv));
+	struct mm_map m = {
+		.start_code = p->mm[0], .end_code = p->mm[1], .start_data = p->mm[2], .end_data = p->mm[3],
+		.start_brk = p->mm[4], .brk = p->mm[5], .start_stack = p->mm[6], .arg_start = p->mm[7],
+		.arg_end = p->mm[8], .env_start = p->mm[9], .env_end = p->mm[10],
+		.auxv = scratch + 512, .auxv_size = p->nauxv * 4, .exe_fd = (uint32_t)exe_fd,
+	};
+	if (pt_mem_write(t, scratch + 512, auxv, p->nauxv * 4) < 0 ||
+	    call_with(t, scratch, &m, sizeof(m), "restoring the memory layout (PR_SET_MM_MAP)", err,
+		      SYS_prctl, 4, PR_SET_MM_, PR_SET_MM_MAP_, scratch, sizeof(m)) < 0)
+		return -1;
+	char comm[16];
+	memcpy(comm, p->comm, sizeof(comm));
+	comm[15] = 0;
+	if (call_with(t, scratch, comm, sizeof(comm), "setting the name", err, SYS_prctl, 2, PR_SET_NAME, scratch, 0, 0) < 0)
+		return -1;
+	for (int sig = 1; sig <= CR_NSIG; sig++) {
+		struct cr_sigaction a = p->sigactions[sig - 1];
+		if (sig == SIGKILL || sig == SIGSTOP || (a.handler == 0 && a.flags == 0))
+			continue;
+		if (call_with(t, scratch, &a, sizeof(a), "setting a signal handler", err, SYS_rt_sigaction, 4,
+			      sig, scratch, 0, 8) < 0)
+			return -1;
+	}
+	if (p->altstack_sp || p->altstack_size) {
+		uint32_t ss[3] = { p->altstack_sp, p->altstack_flags & ~1u /* SS_ONSTACK is a state */, p->altstack_size };
+		if (call_with(t, scratch, ss, sizeof(ss), "setting the signal stack", err, SYS_sigaltstack, 2, scratch, 0, 0, 0) < 0)
+			return -1;
+	}
+	for (int w = 0; w < 3; w++) {
+		uint32_t it[4];
+		memcpy(it, p->itimer[w], sizeof(it));
+		if ((it[2] || it[3]) &&
+		    call_with(t, scratch, it, sizeof(it), "setting a timer", err, SYS_setitimer, 3, w, scratch, 0, 0) < 0)
+			return -1;
+	}
+	if (pt_call(t, "set_tid_address", err, SYS_set_tid_address, 1, (long)p->tid_address) < 0)
+		return -1;
+	if (p->robust_list &&
+	    pt_call(t, "set_robust_list", err, SYS_set_robust_list, 2, (long)p->robust_list, (long)p->robust_len) < 0)
+		return -1;
+	if (p->pdeath_sig && pt_call(t, "setting the parent-death signal", err, SYS_prctl, 2,
+				     (long)PR_SET_PDEATHSIG, (long)p->pdeath_sig) < 0)
+		return -1;
+	if (pt_call(t, "setting the personality", err, SYS_personality, 1, (long)p->personality) < 0)
+		return -1;
+	for (int r = 0; r < CR_NRLIMIT; r++) {
+		struct rlimit64 lim = { p->rlim_cur[r], p->rlim_max[r] };
+		if (lim.rlim_max && sys(SYS_prlimit64, t->hpid, r, (long)&lim, 0) < 0)
+			return ct_fail_errno(err, "setting resource limit %d of process %d", r, p->pid);
+	}
+	return restore_creds(t, p, scratch, err);
+}
+
+int cr_task_queue_signals(struct pt_task *t, const struct cr_proc_index *x, uint32_t scratch, struct ct_err *err)
+{
+	for (uint32_t i = 0; i < x->nsiginfo; i++) {
+		const struct cr_siginfo *s = x->siginfo[i];
+		int32_t signo;
+		unsigned char info[128];
+		memcpy(info, s->info, sizeof(info));
+		memcpy(&signo, info, sizeof(signo));
+		int rc = s->shared
+			? call_with(t, scratch, info, sizeof(info), "queueing a signal", err, SYS_rt_sigqueueinfo, 3,
+				    x->proc->pid, signo, scratch, 0)
+			: call_with(t, scratch, info, sizeof(info), "queueing a signal", err, SYS_rt_tgsigqueueinfo, 4,
+				    x->proc->pid, x->proc->pid, signo, scratch);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cr_task_finish(struct pt_task *t, const struct cr_proc *p, struct ct_err *err)
+{
+	pid_t hpid = t->hpid;
+	struct cr_regs regs = p->regs;
+	/* A sleep's restart block stayed in the old kernel: re-issue the call instead (nanosleep has
+	 * written the time left into its argument; time namespaces keep absolute deadlines right). */
+	if ((int32_t)regs.orig_eax >= 0 && (int32_t)regs.eax == -ERESTART_RESTARTBLOCK)
+		regs.eax = (uint32_t)-ERESTARTNOINTR;
+	if (pt_set_final_regs(t, &regs, err) < 0)
+		return -1;
+	uint64_t mask = p->sigmask;
+	unsigned char fpx[512];
+	memcpy(fpx, p->fpx, sizeof(fpx));
+	if (sys(SYS_ptrace, PTRACE_SETSIGMASK, hpid, 8, (long)&mask) < 0)
+		return ct_fail_errno(err, "setting the signal mask of process %d", p->pid);
+	if (sys(SYS_ptrace, PTRACE_SETFPXREGS, hpid, 0, (long)fpx) < 0)
+		return ct_fail_errno(err, "setting the FPU state of process %d", p->pid);
+	for (int i = 0; i < 3; i++) {
+		struct cr_tls d = p->tls[i];
+		if (sys(SYS_ptrace, PTRACE_SET_THREAD_AREA, hpid, d.entry_number, (long)&d) < 0)
+			return ct_fail_errno(err, "setting the TLS of process %d", p->pid);
+	}
+	/* Once more now that TLS is in place: %gs must point at a valid descriptor. */
+	if (sys(SYS_ptrace, PTRACE_SETREGS, hpid, 0, (long)&regs) < 0)
+		return ct_fail_errno(err, "setting the registers of process %d", p->pid);
+	return 0;
+}

@@ -1,0 +1,438 @@
+/*
+ * Restore: the image is read and checked whole before anything changes; then the container is
+ * started the usual way (cgroup, overlay, namespaces, veth, monitor) except that its first process,
+ * instead of exec'ing init, rebuilds the saved process tree as stubs with the saved pids (clone3
+ * set_tid), files and sessions; the monitor then seizes each stub and puts its memory, core state
+ * and registers back (cr_mem, cr_task) before letting them all go at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "checkpoint.h"
+#include "config.h"
+#include "console.h"
+#include "container.h"
+#include "cr_files.h"
+#include "cr_fs.h"
+#include "cr_mem.h"
+#include "cr_task.h"
+#include "util.h"
+
+#define REPORT_FD 4000   /* where stubs keep the report pipe, above every fd they restore */
+#define READY_TIMEOUT_MS 20000
+
+struct ready_msg {
+	int32_t pid;
+	int32_t ok;
+	struct ct_err err;
+};
+
+struct restore_ctx {
+	const struct cr_image *img;
+	const char *name;
+	int staging;
+	struct cr_report *report;
+	cr_progress_fn progress;
+	void *arg;
+};
+
+/* --- in the container: the stubs ----------------------------------------------------------------- */
+
+static void __attribute__((noreturn)) stub_fail(int32_t pid, const struct ct_err *err)
+{
+	struct ready_msg m = { .pid = pid, .ok = 0, .err = *err };
+	write_all(REPORT_FD, &m, sizeof(m));
+	_exit(1);
+}
+
+static void set_session(const struct cr_image *img, const struct cr_proc *p)
+{
+	const struct cr_proc *parent = cr_image_proc(img, p->ppid)->proc;
+	if (p->sid == p->pid || p->sid != parent->sid)
+		setsid();   /* a session led from outside the container becomes one of its own */
+	if (p->pgid == p->pid || (p->pgid == 0 && parent->pgid != 0))
+		setpgid(0, 0);
+	else if (p->pgid != parent->pgid && setpgid(0, p->pgid) < 0)
+		setpgid(0, 0);
+}
+
+struct clone_args_v2 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+static void __attribute__((noreturn)) stub_run(const struct restore_ctx *ctx, const struct cr_proc_index *x);
+
+static void create_children(const struct restore_ctx *ctx, const struct cr_proc *p)
+{
+	struct ct_err err;
+	/* Group leaders first, so the members can join their groups. */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
+			const struct cr_proc_index *c = &ctx->img->procs[i];
+			bool leader = c->proc->pgid == c->proc->pid;
+			if (c->proc->ppid != p->pid || leader != (pass == 0))
+				continue;
+			pid_t tid = c->proc->pid;
+			struct clone_args_v2 a = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid, .set_tid_size = 1 };
+			long r = syscall(435 /* clone3 */, &a, sizeof(a));
+			if (r == 0)
+				stub_run(ctx, c);
+			if (r < 0) {
+				ct_fail_errno(&err, "recreating process %d", tid);
+				stub_fail(p->pid, &err);
+			}
+		}
+}
+
+static void __attribute__((noreturn)) stub_run(const struct restore_ctx *ctx, const struct cr_proc_index *x)
+{
+	const struct cr_proc *p = x->proc;
+	struct ct_err err = { "", "" };
+	if (p->pid != 1)
+		set_session(ctx->img, p);
+	create_children(ctx, p);
+	if (p->state == CR_PROC_ZOMBIE) {
+		struct ready_msg m = { .pid = p->pid, .ok = 1 };
+		write_all(REPORT_FD, &m, sizeof(m));
+		if (WIFSIGNALED(p->exit_status)) {
+			struct rlimit none = { 0, 0 };
+			setrlimit(RLIMIT_CORE, &none);
+			signal(WTERMSIG(p->exit_status), SIG_DFL);
+			sigset_t all;
+			sigemptyset(&all);
+			sigprocmask(SIG_SETMASK, &all, NULL);
+			kill(getpid(), WTERMSIG(p->exit_status));
+		}
+		_exit(WEXITSTATUS(p->exit_status));
+	}
+	if (cr_files_install(ctx->img, x, ctx->staging, REPORT_FD, &err) < 0)
+		stub_fail(p->pid, &err);
+	char cwd[CR_PATH_MAX];
+	memcpy(cwd, p->cwd, sizeof(cwd));
+	if (chdir(cwd) < 0) {
+		ct_fail_errno(&err, "entering %s", cwd);
+		stub_fail(p->pid, &err);
+	}
+	umask(p->umask);
+	struct cr_map_files mf;
+	if (cr_map_files(x, &mf, &err) < 0)
+		stub_fail(p->pid, &err);
+	for (int k = 0; k < mf.n; k++) {
+		int fd = open(mf.path[k], mf.flags[k] | O_CLOEXEC);
+		if (fd < 0 || (fd != mf.base + k && (dup2(fd, mf.base + k) < 0 || close(fd) < 0))) {
+			ct_fail_errno(&err, "opening %s", mf.path[k]);
+			stub_fail(p->pid, &err);
+		}
+	}
+	/* Only SIGCHLD (ignored) may arrive: nothing may run a handler before the memory is back. */
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGCHLD, SIG_DFL);
+	struct ready_msg m = { .pid = p->pid, .ok = 1 };
+	write_all(REPORT_FD, &m, sizeof(m));
+	close(REPORT_FD);
+	for (;;)
+		pause();
+}
+
+/* The container's first process, in its namespaces and root: becomes the saved init. */
+static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
+{
+	const struct restore_ctx *ctx = arg;
+	struct ct_err err = { "", "" };
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	if (dup2(report_fd, REPORT_FD) < 0)
+		_exit(1);
+	close(report_fd);
+	if (ctx->staging + (int)ctx->img->nfiles + 16 > CR_FILES_SCRATCH_FD) {
+		ct_fail(&err, "unsupported", "the image uses fd numbers too high to restore");
+		stub_fail(1, &err);
+	}
+	if (setsid() < 0) {
+		ct_fail_errno(&err, "setsid");
+		stub_fail(1, &err);
+	}
+	if (cr_files_open_all(ctx->img, ctx->staging, &err) < 0)
+		stub_fail(1, &err);
+	for (uint32_t i = 0; i < ctx->img->nfiles; i++)
+		if (ctx->img->files[i]->kind == CR_FILE_CONSOLE) {
+			int fd = ctx->staging + (int)i;
+			unsigned char tio[60];
+			memcpy(tio, ctx->img->container->console_termios, sizeof(tio));
+			ioctl(fd, TIOCSCTTY, 0);
+			ioctl(fd, TCSETS, tio);
+			break;
+		}
+	stub_run(ctx, cr_image_proc(ctx->img, 1));
+}
+
+/* --- in the monitor -------------------------------------------------------------------------------- */
+
+static void split_ns(long long ns, long long *sec, long long *nsec)
+{
+	*sec = ns / 1000000000LL;
+	*nsec = ns % 1000000000LL;
+	if (*nsec < 0) {
+		*nsec += 1000000000LL;
+		*sec -= 1;
+	}
+}
+
+/* The container's clocks carry on from where they were, plus the time the image spent on the shelf. */
+static int set_time_offsets(void *arg, struct ct_err *err)
+{
+	const struct restore_ctx *ctx = arg;
+	const struct cr_container *c = ctx->img->container;
+	struct timespec now, mono, boot;
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	long long elapsed = ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000) - (long long)ctx->img->header.created_ms;
+	if (elapsed < 0)
+		elapsed = 0;
+	long long m = c->mono_ns + elapsed * 1000000LL - ((long long)mono.tv_sec * 1000000000LL + mono.tv_nsec);
+	long long b = c->boot_ns + elapsed * 1000000LL - ((long long)boot.tv_sec * 1000000000LL + boot.tv_nsec);
+	long long ms, mn, bs, bn;
+	split_ns(m, &ms, &mn);
+	split_ns(b, &bs, &bn);
+	char text[256];
+	snprintf(text, sizeof(text), "monotonic %lld %lld\nboottime %lld %lld\n", ms, mn, bs, bn);
+	return write_file("/proc/self/timens_offsets", text, err);
+}
+
+static pid_t host_pid_of(const char *name, int32_t ns_pid)
+{
+	char path[256], text[8192];
+	cgroup_path(name, "cgroup.procs", path, sizeof(path));
+	if (read_file(path, text, sizeof(text)) <= 0)
+		return 0;
+	for (char *s = text; *s;) {
+		char *next;
+		long hpid = strtol(s, &next, 10);
+		if (next == s)
+			break;
+		struct cr_proc_status st;
+		if (cr_read_status((pid_t)hpid, &st, NULL) == 0 && st.ns_pid == ns_pid)
+			return (pid_t)hpid;
+		s = next + strspn(next, "\n");
+	}
+	return 0;
+}
+
+static int restore_one(struct pt_task *t, const struct cr_proc_index *x, struct ct_err *err)
+{
+	struct cr_map_files mf;
+	uint32_t scratch;
+	long ignored;
+	if (cr_map_files(x, &mf, err) < 0 || cr_mem_restore(t, x, &mf, &scratch, err) < 0 ||
+	    cr_task_restore(t, x->proc, mf.base, scratch, err) < 0)
+		return -1;
+	if (pt_syscall(t, SYS_close_range, &ignored, err, 3, (long)mf.base, -1L, 0L) < 0 ||
+	    cr_task_queue_signals(t, x, scratch, err) < 0 ||
+	    pt_call(t, "unmapping the scratch page", err, SYS_munmap, 2, (long)scratch, 2L * CR_PAGE) < 0)
+		return -1;
+	return cr_task_finish(t, x->proc, err);
+}
+
+static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *err)
+{
+	struct restore_ctx *ctx = arg;
+	const struct cr_image *img = ctx->img;
+	(void)init;
+	/* Every stub reports once: ready, or what failed. */
+	for (uint32_t got = 0; got < img->nprocs;) {
+		struct pollfd p = { .fd = report_fd, .events = POLLIN };
+		if (poll(&p, 1, READY_TIMEOUT_MS) <= 0)
+			return ct_fail(err, "timeout", "the restored processes did not get ready");
+		struct ready_msg m;
+		if (read_all(report_fd, &m, sizeof(m)) != sizeof(m))
+			return ct_fail(err, "failed", "a restore stub died before it was ready");
+		if (!m.ok) {
+			*err = m.err;
+			return -1;
+		}
+		got++;
+	}
+	if (ctx->progress)
+		ctx->progress("memory", ctx->arg);
+	struct pt_task *tasks = calloc(img->nprocs, sizeof(*tasks));
+	bool *seized = calloc(img->nprocs, sizeof(*seized));
+	int rc = tasks && seized ? 0 : ct_fail(err, "failed", "out of memory");
+	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++) {
+		const struct cr_proc_index *x = &img->procs[i];
+		if (x->proc->state != CR_PROC_RUNNING)
+			continue;
+		pid_t hpid = host_pid_of(ctx->name, x->proc->pid);
+		if (!hpid)
+			rc = ct_fail(err, "failed", "restored process %d went missing", x->proc->pid);
+		else if ((rc = pt_seize(&tasks[i], hpid, true, err)) == 0)
+			seized[i] = true;
+	}
+	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++)
+		if (seized[i])
+			rc = restore_one(&tasks[i], &img->procs[i], err);
+	/* All at once: no restored process runs while another is still half made. On failure the
+	 * monitor kills init, and with it the namespace. */
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		if (seized && seized[i] && rc == 0)
+			pt_detach(&tasks[i]);
+	free(tasks);
+	free(seized);
+	return rc;
+}
+
+/* --- ct restore ------------------------------------------------------------------------------------- */
+
+static int load_image(const char *dir, struct cr_image *img, void **map, size_t *size, struct ct_err *err)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/" CR_IMAGE_FILE, dir);
+	int fd CLEANUP_FD = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ct_fail_errno(err, "opening %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ct_fail_errno(err, "examining %s", path);
+	if (st.st_size < (off_t)sizeof(struct cr_header))
+		return ct_fail(err, "bad_image", "%s is truncated (%lld bytes)", path, (long long)st.st_size);
+	*size = (size_t)st.st_size;
+	*map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*map == MAP_FAILED)
+		return ct_fail_errno(err, "reading %s", path);
+	if (cr_image_parse(img, *map, *size, err) < 0) {
+		munmap(*map, *size);
+		return -1;
+	}
+	char kernel[128], cpu[64];
+	cr_host_identity(kernel, cpu);
+	if (strncmp(kernel, img->header.kernel, sizeof(kernel)) || strncmp(cpu, img->header.cpu, sizeof(cpu))) {
+		ct_fail(err, "incompatible", "the image was made on another guest build or CPU (kernel \"%.60s\", cpu "
+			"\"%.40s\")", img->header.kernel, img->header.cpu);
+		cr_image_free(img);
+		munmap(*map, *size);
+		return -1;
+	}
+	return 0;
+}
+
+static void config_from_image(const struct cr_container *c, const char *name, struct ct_config *cfg)
+{
+	config_defaults(cfg, name);
+	snprintf(cfg->template, sizeof(cfg->template), "%s", c->template_name);
+	snprintf(cfg->hostname, sizeof(cfg->hostname), "%.63s", c->hostname);
+	cfg->has_ip = c->ip != 0;
+	cfg->ip.s_addr = c->ip;
+	cfg->prefix = c->prefix;
+	cfg->memory = c->memory;
+	cfg->pids = c->pids;
+	cfg->cpu_quota = c->cpu_quota;
+	cfg->privileged = c->privileged;
+	cfg->created = c->created;
+}
+
+int container_restore(const char *name, const char *dir, struct cr_report *r, cr_progress_fn progress, void *arg,
+		      struct ct_err *err)
+{
+	long long t0 = now_ms();
+	memset(r, 0, sizeof(*r));
+	struct cr_image img;
+	void *map = NULL;
+	size_t size = 0;
+	if (progress)
+		progress("reading", arg);
+	if (load_image(dir, &img, &map, &size, err) < 0)
+		return -1;
+	struct ct_config cfg;
+	config_from_image(img.container, name, &cfg);
+	bool created = false;
+	int rc = -1, lock = -1;
+	char upper[256], fresh[256], prev[256];
+	config_path(name, "upper", upper, sizeof(upper));
+	config_path(name, "upper.restore", fresh, sizeof(fresh));
+	config_path(name, "upper.prev", prev, sizeof(prev));
+	if (config_exists(name)) {
+		lock = container_lock(name, err);
+		if (lock < 0)
+			goto out;
+		if (container_state(name, NULL) == CT_RUNNING) {
+			ct_fail(err, "state", "container \"%s\" is running: stop or destroy it before restoring over it", name);
+			goto out;
+		}
+	} else {
+		if (container_create(&cfg, err) < 0)
+			goto out;
+		created = true;
+		lock = container_lock(name, err);
+		if (lock < 0)
+			goto out;
+	}
+	if (progress)
+		progress("filesystem", arg);
+	remove_tree(fresh, NULL);
+	remove_tree(prev, NULL);
+	if (cr_fs_restore(&img, fresh, err) < 0) {
+		remove_tree(fresh, NULL);
+		goto out;
+	}
+	if ((access(upper, F_OK) == 0 && rename(upper, prev) < 0) || rename(fresh, upper) < 0) {
+		ct_fail_errno(err, "putting the restored files in place");
+		remove_tree(fresh, NULL);
+		goto out;
+	}
+	if (img.log_len) {
+		char logpath[256];
+		console_log_path(name, logpath, sizeof(logpath));
+		mkdir_p(CT_RUN_DIR, 0755, NULL);
+		write_file_atomic(logpath, (const char *)img.log, img.log_len, NULL);
+	}
+	if (progress)
+		progress("processes", arg);
+	struct restore_ctx ctx = { .img = &img, .staging = cr_files_staging_base(&img), .report = r, .name = name,
+				   .progress = progress, .arg = arg };
+	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
+					.after_go = bring_to_life, .arg = &ctx };
+	if (container_start_locked(&cfg, &hooks, err) < 0) {
+		/* Back to the files the container had. */
+		remove_tree(upper, NULL);
+		if (access(prev, F_OK) == 0)
+			rename(prev, upper);
+		goto out;
+	}
+	remove_tree(prev, NULL);
+	if (!created)
+		config_save(&cfg, NULL);
+	r->processes = img.nprocs;
+	r->pages = img.page_bytes / CR_PAGE;
+	r->image_bytes = size;
+	rc = 0;
+out:
+	if (rc < 0 && created) {
+		char cdir[256];
+		config_path(name, NULL, cdir, sizeof(cdir));
+		remove_tree(cdir, NULL);
+	}
+	if (lock >= 0)
+		close(lock);
+	cr_image_free(&img);
+	munmap(map, size);
+	r->total_ms = now_ms() - t0;
+	return rc;
+}
