@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -43,7 +44,7 @@ static void big_buffers(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-static int recv_main(int port)
+static int recv_main(int port, const char *path)
 {
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -60,6 +61,11 @@ static int recv_main(int port)
 		fprintf(stderr, "ctnet: accept: %s\n", strerror(errno));
 		return 1;
 	}
+	int out = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (path && out < 0) {
+		fprintf(stderr, "ctnet: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
 	unsigned char *buf = malloc(BUF_SIZE);
 	uint64_t bytes = 0, sum = 0xcbf29ce484222325ULL;
 	struct timespec t0;
@@ -68,6 +74,14 @@ static int recv_main(int port)
 	while ((n = read(fd, buf, BUF_SIZE)) > 0) {
 		sum = fnv1a(sum, buf, n);
 		bytes += n;
+		if (out >= 0 && write_all(out, buf, n) < 0) {
+			fprintf(stderr, "ctnet: writing %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+	}
+	if (out >= 0 && close(out) < 0) {
+		fprintf(stderr, "ctnet: writing %s: %s\n", path, strerror(errno));
+		return 1;
 	}
 	if (n < 0) {
 		fprintf(stderr, "ctnet: reading: %s\n", strerror(errno));
@@ -78,7 +92,7 @@ static int recv_main(int port)
 	return 0;
 }
 
-static int send_main(const char *host, int port, uint64_t total)
+static int send_main(const char *host, int port, uint64_t total, const char *path)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
@@ -89,6 +103,11 @@ static int send_main(const char *host, int port, uint64_t total)
 	big_buffers(fd);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		fprintf(stderr, "ctnet: connecting to %s:%d: %s\n", host, port, strerror(errno));
+		return 1;
+	}
+	int in = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (path && in < 0) {
+		fprintf(stderr, "ctnet: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	unsigned char *buf = malloc(BUF_SIZE);
@@ -102,8 +121,19 @@ static int send_main(const char *host, int port, uint64_t total)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (sent < total) {
 		size_t chunk = total - sent < BUF_SIZE ? total - sent : BUF_SIZE;
-		/* Vary the data per chunk so a lost or repeated chunk changes the checksum. */
-		buf[0] = (unsigned char)(sent / BUF_SIZE);
+		if (in >= 0) {
+			ssize_t n = read(in, buf, BUF_SIZE);
+			if (n < 0) {
+				fprintf(stderr, "ctnet: reading %s: %s\n", path, strerror(errno));
+				return 1;
+			}
+			if (n == 0)
+				break;
+			chunk = (size_t)n;
+		} else {
+			/* Vary the data per chunk so a lost or repeated chunk changes the checksum. */
+			buf[0] = (unsigned char)(sent / BUF_SIZE);
+		}
 		if (write_all(fd, buf, chunk) < 0) {
 			fprintf(stderr, "ctnet: sending: %s\n", strerror(errno));
 			return 1;
@@ -121,10 +151,13 @@ static int send_main(const char *host, int port, uint64_t total)
 
 int netbench_main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "recv"))
-		return recv_main(atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "recv"))
+		return recv_main(atoi(argv[2]), argc == 4 ? argv[3] : NULL);
 	if (argc == 5 && !strcmp(argv[1], "send"))
-		return send_main(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10));
-	fprintf(stderr, "usage: ctnet recv PORT | ctnet send ADDRESS PORT BYTES\n");
+		return send_main(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10), NULL);
+	if (argc == 5 && !strcmp(argv[1], "sendfile"))
+		return send_main(argv[2], atoi(argv[3]), UINT64_MAX, argv[4]);
+	fprintf(stderr, "usage: ctnet recv PORT [FILE] | ctnet send ADDRESS PORT BYTES | "
+		"ctnet sendfile ADDRESS PORT FILE\n");
 	return 2;
 }
