@@ -41,6 +41,7 @@ const WORKLOADS = {
   b: "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; echo n=$i; sleep 1; done",
   c: 'ctdemo produce 10 | ctdemo consume',
   e: 'ctdemo write /tmp/w.log 100',
+  socketpair: 'ctdemo pair 100',
 };
 
 async function startWorkloads(node: string, ct: string) {
@@ -100,7 +101,7 @@ afterAll(() => {
 });
 
 describe('checkpoint and restore', () => {
-  it('brings workloads (a), (b), (c) and (e) back on the same host, pids and all', async () => {
+  it('brings workloads (a), (b), (c), (e) and a socketpair back on the same host, pids and all', async () => {
     await startWorkloads('node1', 'w');
     const pidsBefore = await pids('node1', 'w');
     const before = await snapshot('node1', 'w');

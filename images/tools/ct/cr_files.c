@@ -1,4 +1,8 @@
 #include <dirent.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -7,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -29,12 +34,14 @@ struct dump_file {
 	int fd;
 	int32_t ns_pid;
 	bool has_reader, has_writer;
+	uint32_t ino, peer;   /* unix sockets */
 };
 
 struct cr_files_dump {
 	unsigned long console_rdev;
 	int mounts[256];   /* mount ids of the container's mount namespace */
 	int nmounts;
+	int diag;          /* a sock_diag netlink socket in the container's network namespace */
 	struct dump_file *files;
 	uint32_t n, cap;
 };
@@ -52,7 +59,48 @@ struct cr_files_dump *cr_files_dump_new(unsigned long console_rdev, pid_t init)
 		d->mounts[d->nmounts++] = atoi(line);
 	if (f)
 		fclose(f);
+	/* Socket diagnostics answer for the namespace the netlink socket was made in. */
+	d->diag = -1;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", init);
+	int theirs = open(path, O_RDONLY | O_CLOEXEC), ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (theirs >= 0 && ours >= 0 && setns(theirs, CLONE_NEWNET) == 0) {
+		d->diag = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+		setns(ours, CLONE_NEWNET);
+	}
+	if (theirs >= 0)
+		close(theirs);
+	if (ours >= 0)
+		close(ours);
 	return d;
+}
+
+/* The inode of a unix socket's peer (0 if none), from sock_diag. */
+static uint32_t unix_peer(const struct cr_files_dump *d, uint32_t ino)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino, .udiag_show = UDIAG_SHOW_PEER,
+		       .udiag_cookie = { ~0u, ~0u } },
+	};
+	if (d->diag < 0 || send(d->diag, &req, sizeof(req), 0) < 0)
+		return 0;
+	union { struct nlmsghdr nh; char buf[4096]; } reply;
+	ssize_t n = recv(d->diag, &reply, sizeof(reply), 0);
+	if (n < (ssize_t)(sizeof(struct nlmsghdr) + sizeof(struct unix_diag_msg)) || reply.nh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return 0;
+	struct unix_diag_msg *m = NLMSG_DATA(&reply.nh);
+	size_t left = reply.nh.nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+	for (struct nlattr *a = (struct nlattr *)(m + 1); left >= sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= left;
+	     left -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
+		if (a->nla_type == UNIX_DIAG_PEER && a->nla_len >= sizeof(*a) + 4) {
+			uint32_t peer;
+			memcpy(&peer, a + 1, 4);
+			return peer;
+		}
+	return 0;
 }
 
 static bool in_container(const struct cr_files_dump *d, int mnt_id)
@@ -65,8 +113,11 @@ static bool in_container(const struct cr_files_dump *d, int mnt_id)
 
 void cr_files_dump_free(struct cr_files_dump *d)
 {
-	if (d)
+	if (d) {
 		free(d->files);
+		if (d->diag >= 0)
+			close(d->diag);
+	}
 	free(d);
 }
 
@@ -97,7 +148,8 @@ static int read_fdinfo(pid_t hpid, int fd, uint64_t *pos, uint32_t *flags, int *
 	return 0;
 }
 
-static int classify_socket(struct dump_file *df, pid_t hpid, int fd, int32_t ns_pid, struct ct_err *err)
+static int classify_socket(struct cr_files_dump *d, struct dump_file *df, pid_t hpid, int fd, int32_t ns_pid,
+			   uint32_t ino, struct ct_err *err)
 {
 	int s CLEANUP_FD = grab_fd(hpid, fd);
 	if (s < 0)
@@ -130,6 +182,22 @@ static int classify_socket(struct dump_file *df, pid_t hpid, int fd, int32_t ns_
 	}
 	if (domain == AF_INET && type == SOCK_STREAM)
 		return ct_fail(err, UNSUPPORTED, "process %d has an established TCP connection (fd %d)", ns_pid, fd);
+	if (domain == AF_UNIX && (type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET)) {
+		struct sockaddr_un self = { 0 };
+		len = sizeof(self);
+		uint32_t peer = unix_peer(d, ino);
+		if (getsockname(s, (struct sockaddr *)&self, &len) < 0 || len > sizeof(sa_family_t) || !peer)
+			return ct_fail(err, UNSUPPORTED, "process %d has a unix socket on fd %d that is not one of a "
+				       "connected socketpair (named or listening unix sockets are not supported yet)", ns_pid, fd);
+		/* Both sides name the pair by the smaller inode; the side says which end this is. */
+		df->f.kind = CR_FILE_UNIX_PAIR;
+		df->f.sock_type = (uint32_t)type;
+		df->f.pipe_id = ino < peer ? ino : peer;
+		df->f.side = ino < peer ? 0 : 1;
+		df->peer = peer;
+		df->ino = ino;
+		return 0;
+	}
 	return ct_fail(err, UNSUPPORTED, "process %d has a socket (domain %d, type %d) on fd %d that the engine "
 		       "cannot checkpoint yet", ns_pid, domain, type, fd);
 }
@@ -149,7 +217,7 @@ static int classify(struct cr_files_dump *d, struct dump_file *df, pid_t hpid, i
 		return 0;
 	}
 	if (!strncmp(target, "socket:[", 8))
-		return classify_socket(df, hpid, fd, ns_pid, err);
+		return classify_socket(d, df, hpid, fd, ns_pid, (uint32_t)st.st_ino, err);
 	if (S_ISCHR(st.st_mode) && st.st_rdev == d->console_rdev) {
 		df->f.kind = CR_FILE_CONSOLE;
 		return 0;
@@ -306,9 +374,46 @@ int cr_files_write(struct cr_files_dump *d, struct cr_writer *w, struct ct_err *
 			return ct_fail(err, UNSUPPORTED, "process %d has a pipe whose other end is outside the container "
 				       "(started by `ct exec` without redirecting its output?)", df->ns_pid);
 	}
+	for (uint32_t i = 0; i < d->n; i++) {
+		struct dump_file *df = &d->files[i];
+		if (df->f.kind != CR_FILE_UNIX_PAIR)
+			continue;
+		bool other = false;
+		for (uint32_t j = 0; j < d->n && !other; j++)
+			other = d->files[j].f.kind == CR_FILE_UNIX_PAIR && d->files[j].ino == df->peer;
+		if (!other)
+			return ct_fail(err, UNSUPPORTED, "process %d has a unix socket connected to a process outside the "
+				       "container", df->ns_pid);
+	}
 	for (uint32_t i = 0; i < d->n; i++)
 		if (cr_write_record(w, CR_REC_FILE, &d->files[i].f, sizeof(d->files[i].f), err) < 0)
 			return -1;
+	/* What each socketpair side has queued to read, peeked so it stays there. */
+	for (uint32_t i = 0; i < d->n; i++) {
+		struct dump_file *df = &d->files[i];
+		if (df->f.kind != CR_FILE_UNIX_PAIR)
+			continue;
+		int s CLEANUP_FD = grab_fd(df->hpid, df->fd);
+		int size = 0;
+		socklen_t sl = sizeof(size);
+		if (s < 0 || getsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, &sl) < 0)
+			return ct_fail_errno(err, "copying a socket of process %d", df->ns_pid);
+		size = size < 4096 ? 4096 : size > (1 << 20) ? (1 << 20) : size;
+		unsigned char *data = malloc((size_t)size);
+		ssize_t n = data ? recv(s, data, (size_t)size, MSG_PEEK | MSG_DONTWAIT) : -1;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			n = 0;
+		int rc = n < 0 ? ct_fail_errno(err, "reading what a socket of process %d holds", df->ns_pid) : 0;
+		if (rc == 0 && n > 0 && df->f.sock_type != SOCK_STREAM)
+			rc = ct_fail(err, UNSUPPORTED, "process %d has datagrams queued on a unix socketpair", df->ns_pid);
+		struct cr_pipe_data pd = { df->f.pipe_id, df->f.side, (uint32_t)(n > 0 ? n : 0) };
+		if (rc == 0 && n > 0 && (cr_record_begin(w, CR_REC_PIPE_DATA, sizeof(pd) + pd.len, err) < 0 ||
+					 cr_record_data(w, &pd, sizeof(pd), err) < 0 || cr_record_data(w, data, pd.len, err) < 0))
+			rc = -1;
+		free(data);
+		if (rc < 0)
+			return -1;
+	}
 	/* Buffered data: once per pipe, read through one of its read ends. */
 	for (uint32_t i = 0; i < d->n; i++) {
 		struct dump_file *df = &d->files[i];
@@ -400,6 +505,42 @@ static int open_pipe(const struct cr_image *img, uint32_t index, int staging_bas
 	return rc;
 }
 
+static int open_socketpair(const struct cr_image *img, uint32_t index, int staging_base, struct ct_err *err)
+{
+	const struct cr_file *f = img->files[index];
+	for (uint32_t j = 0; j < index; j++)
+		if (img->files[j]->kind == CR_FILE_UNIX_PAIR && img->files[j]->pipe_id == f->pipe_id)
+			return 0;
+	int sv[2];
+	if (socketpair(AF_UNIX, (int)f->sock_type, 0, sv) < 0)
+		return ct_fail_errno(err, "creating a socketpair");
+	for (int e = 0; e < 2; e++) {
+		int high = fcntl(sv[e], F_DUPFD_CLOEXEC, CR_FILES_SCRATCH_FD);
+		close(sv[e]);
+		sv[e] = high;
+	}
+	int rc = sv[0] < 0 || sv[1] < 0 ? ct_fail_errno(err, "placing a socketpair") : 0;
+	/* Data side X is to read goes in through the other side. */
+	for (uint32_t j = 0; j < img->npipe_data && rc == 0; j++) {
+		const struct cr_pipe_data *pd = img->pipe_data[j];
+		if (pd->pipe_id == f->pipe_id && write_all(sv[1 - pd->side], cr_after(pd, sizeof(*pd)), pd->len) < 0)
+			rc = ct_fail_errno(err, "refilling a socketpair");
+	}
+	for (uint32_t j = index; j < img->nfiles && rc == 0; j++) {
+		const struct cr_file *g = img->files[j];
+		if (g->kind != CR_FILE_UNIX_PAIR || g->pipe_id != f->pipe_id)
+			continue;
+		int at = staging_base + (int)j;
+		if (dup2(sv[g->side], at) < 0 || fcntl(at, F_SETFL, g->flags & O_NONBLOCK) < 0)
+			rc = ct_fail_errno(err, "placing a socketpair");
+	}
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return rc;
+}
+
 static int open_listener(const struct cr_file *f, struct ct_err *err)
 {
 	int s = socket(AF_INET, SOCK_STREAM | (f->flags & O_NONBLOCK ? SOCK_NONBLOCK : 0), 0);
@@ -425,6 +566,10 @@ int cr_files_open_all(const struct cr_image *img, int staging_base, struct ct_er
 		switch (f->kind) {
 		case CR_FILE_PIPE:
 			if (open_pipe(img, i, staging_base, err) < 0)
+				return -1;
+			continue;
+		case CR_FILE_UNIX_PAIR:
+			if (open_socketpair(img, i, staging_base, err) < 0)
 				return -1;
 			continue;
 		case CR_FILE_REG:

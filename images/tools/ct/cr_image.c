@@ -418,7 +418,11 @@ static int check_links(struct cr_image *img, struct ct_err *err)
 		for (uint32_t steps = 0; up->pid != 1; steps++) {
 			if (steps > img->nprocs)
 				return ct_fail(err, BAD, "the process tree has a cycle at %d", q->pid);
-			up = cr_image_proc(img, up->ppid)->proc;
+			/* An ancestor later in the image has not had its own parent checked yet. */
+			const struct cr_proc_index *parent = cr_image_proc(img, up->ppid);
+			if (!parent)
+				return ct_fail(err, BAD, "process %d has no parent in the image", up->pid);
+			up = parent->proc;
 		}
 		if (x->nvmas != q->nvmas || x->nfds != q->nfds || x->nsiginfo != q->nsiginfo)
 			return ct_fail(err, BAD, "process %d: its memory, fd or signal records are missing", q->pid);

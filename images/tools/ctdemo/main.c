@@ -4,6 +4,7 @@
  *   ctdemo count [MS]        counts in memory, printing each count every MS ms (default 200)
  *   ctdemo produce [MS]      writes numbered records to stdout, one every MS ms (default 20)
  *   ctdemo consume           reads records and checks none is lost or repeated
+ *   ctdemo pair [MS]         produce and consume over a unix socketpair (a parent and its child)
  *   ctdemo write FILE [MS]   keeps FILE open and appends a numbered record every MS ms (default 200),
  *                            checking its own offset each time
  * State lives in memory and registers only, so a restored process that continues its sequence
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void nap(long ms)
@@ -94,6 +96,34 @@ static int consume(void)
 	}
 }
 
+static int pair(long ms)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+		perror("socketpair");
+		return 1;
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		close(sv[0]);
+		dup2(sv[1], 0);
+		close(sv[1]);
+		return consume();
+	}
+	close(sv[1]);
+	dup2(sv[0], 1);
+	close(sv[0]);
+	/* Bursts of records, so some are usually in flight in the socket. */
+	char line[64];
+	for (unsigned long long i = 1;; i++) {
+		snprintf(line, sizeof(line), "%llu\n", i);
+		if (put(1, line) < 0)
+			return 1;
+		if (i % 10 == 0)
+			nap(ms);
+	}
+}
+
 static int writer(const char *path, long ms)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -126,8 +156,10 @@ int main(int argc, char **argv)
 		return produce(argc > 2 ? atol(argv[2]) : 20);
 	if (!strcmp(cmd, "consume"))
 		return consume();
+	if (!strcmp(cmd, "pair"))
+		return pair(argc > 2 ? atol(argv[2]) : 100);
 	if (!strcmp(cmd, "write") && argc > 2)
 		return writer(argv[2], argc > 3 ? atol(argv[3]) : 200);
-	fputs("usage: ctdemo count [MS] | produce [MS] | consume | write FILE [MS]\n", stderr);
+	fputs("usage: ctdemo count [MS] | produce [MS] | consume | pair [MS] | write FILE [MS]\n", stderr);
 	return 2;
 }
