@@ -481,9 +481,12 @@ int cr_image_parse(struct cr_image *img, const void *data, size_t size, struct c
 		return ct_fail(err, "failed", "out of memory reading the image");
 	walk(data, size, refs, &count, unused, err);
 	int rc = -1;
-	if (count == 0 || refs[0].type != CR_REC_CONTAINER || by_type[CR_REC_CONTAINER] != 1 ||
-	    by_type[CR_REC_LOG] > 1) {
+	if (count == 0 || refs[0].type != CR_REC_CONTAINER || by_type[CR_REC_CONTAINER] != 1) {
 		ct_fail(err, BAD, "the image must start with exactly one container record");
+		goto out;
+	}
+	if (by_type[CR_REC_LOG] > 1 || by_type[CR_REC_FILE] > 65536 || by_type[CR_REC_PROC] > CR_MAX_PROCS) {
+		ct_fail(err, BAD, "the image has too many log, file or process records");
 		goto out;
 	}
 	img->container = (const struct cr_container *)refs[0].payload;
