@@ -47,6 +47,7 @@ const WORKLOADS = {
 async function startWorkloads(node: string, ct: string) {
   await sh(node, `ct create ${ct} --ip 10.0.9.${node === 'node1' ? 10 : 20}/16 --memory 48M && ct start ${ct}`);
   for (const script of Object.values(WORKLOADS)) await launch(node, ct, script.replaceAll("'", "'\\''"));
+  await sh(node, `ct exec ${ct} -- sh -c 'echo shm-kept > /dev/shm/mark'`);
   await waitFor(node, `ct logs ${ct}`, (log) => /n=3\b/.test(log) && /consume ok 50 /.test(log));
 }
 
@@ -66,6 +67,7 @@ async function checkContinued(node: string, ct: string, before: { count: number;
   expect(log).not.toMatch(/consume: expected/);
   expect(log).not.toMatch(/write: offset/);
   expect(Number(await sh(node, `ct exec ${ct} -- cat /tmp/n`))).toBeGreaterThanOrEqual(before.n);
+  expect(await sh(node, `ct exec ${ct} -- cat /dev/shm/mark`)).toBe('shm-kept');
   const records = numbers(await sh(node, `ct exec ${ct} -- cat /tmp/w.log`), /^record (\d+)/gm);
   expect(records.length).toBeGreaterThan(before.records);
   expect(records[0]).toBe(1);

@@ -388,7 +388,9 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, const char *
 		progress("filesystem", arg);
 	char upper[256];
 	config_path(cfg->name, "upper", upper, sizeof(upper));
-	if (cr_fs_dump(upper, &w, &r->fs_bytes, err) < 0)
+	char shm[64];
+	snprintf(shm, sizeof(shm), "/proc/%d/root/dev/shm", k->init);
+	if (cr_fs_dump(CR_FS_UPPER, upper, &w, &r->fs_bytes, err) < 0 || cr_fs_dump(CR_FS_SHM, shm, &w, &r->fs_bytes, err) < 0)
 		goto fail;
 	char *log = malloc(CT_LOG_KEEP);
 	ssize_t loglen = log ? console_log_read(cfg->name, log, CT_LOG_KEEP) : -1;

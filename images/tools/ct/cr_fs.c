@@ -13,9 +13,9 @@
 
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 
-static int dump_entry(int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err);
+static int dump_entry(uint32_t root, int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err);
 
-static int dump_dir(int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
+static int dump_dir(uint32_t root, int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
 {
 	int fd = openat(root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -34,18 +34,18 @@ static int dump_dir(int root_fd, const char *rel, struct cr_writer *w, uint64_t 
 			rc = ct_fail(err, "unsupported", "a path in the container is longer than %d bytes", CR_PATH_MAX - 1);
 			break;
 		}
-		rc = dump_entry(root_fd, child, w, bytes, err);
+		rc = dump_entry(root, root_fd, child, w, bytes, err);
 	}
 	closedir(d);
 	return rc;
 }
 
-static int dump_entry(int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
+static int dump_entry(uint32_t root, int root_fd, const char *rel, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
 {
 	struct stat st;
 	if (fstatat(root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return ct_fail_errno(err, "examining %s", rel);
-	struct cr_fsentry e = { .root = CR_FS_UPPER, .mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid,
+	struct cr_fsentry e = { .root = root, .mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid,
 				.mtime = st.st_mtime };
 	snprintf(e.path, sizeof(e.path), "%s", rel);
 	char link[CR_PATH_MAX];
@@ -56,7 +56,7 @@ static int dump_entry(int root_fd, const char *rel, struct cr_writer *w, uint64_
 		e.opaque = getxattr(path, OPAQUE_XATTR, v, sizeof(v)) == 1 && v[0] == 'y';
 		if (cr_write_record(w, CR_REC_FSENTRY, &e, sizeof(e), err) < 0)
 			return -1;
-		return dump_dir(root_fd, rel, w, bytes, err);
+		return dump_dir(root, root_fd, rel, w, bytes, err);
 	}
 	if (S_ISLNK(st.st_mode)) {
 		ssize_t n = readlinkat(root_fd, rel, link, sizeof(link) - 1);
@@ -97,17 +97,17 @@ static int dump_entry(int root_fd, const char *rel, struct cr_writer *w, uint64_
 	return 0;
 }
 
-int cr_fs_dump(const char *upper, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
+int cr_fs_dump(uint32_t root, const char *dir, struct cr_writer *w, uint64_t *bytes, struct ct_err *err)
 {
-	int fd CLEANUP_FD = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd CLEANUP_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : ct_fail_errno(err, "opening %s", upper);
-	return dump_dir(fd, "", w, bytes, err);
+		return errno == ENOENT ? 0 : ct_fail_errno(err, "opening %s", dir);
+	return dump_dir(root, fd, "", w, bytes, err);
 }
 
-int cr_fs_restore(const struct cr_image *img, const char *dir, struct ct_err *err)
+int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, uint32_t id_shift, struct ct_err *err)
 {
-	if (mkdir(dir, 0755) < 0)
+	if (which == CR_FS_UPPER && mkdir(dir, 0755) < 0)
 		return ct_fail_errno(err, "creating %s", dir);
 	int root CLEANUP_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
@@ -117,7 +117,7 @@ int cr_fs_restore(const struct cr_image *img, const char *dir, struct ct_err *er
 		const unsigned char *data = cr_after(e, sizeof(*e));
 		char path[CR_PATH_MAX];
 		memcpy(path, e->path, sizeof(path));
-		if (e->root != CR_FS_UPPER)
+		if (e->root != which)
 			continue;
 		int rc = 0;
 		switch (e->type) {
@@ -144,13 +144,13 @@ int cr_fs_restore(const struct cr_image *img, const char *dir, struct ct_err *er
 		}
 		if (rc < 0)
 			return ct_fail_errno(err, "restoring /%s", path);
-		if (fchownat(root, path, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fchownat(root, path, e->uid - id_shift, e->gid - id_shift, AT_SYMLINK_NOFOLLOW) < 0)
 			return ct_fail_errno(err, "restoring the owner of /%s", path);
 		if (e->type != CR_FS_SYMLINK && fchmodat(root, path, e->mode, 0) < 0)
 			return ct_fail_errno(err, "restoring the mode of /%s", path);
 		if (e->type == CR_FS_DIR && e->opaque) {
 			char full[CR_PATH_MAX + 64];
-			snprintf(full, sizeof(full), "%s/%s", dir, path);
+			snprintf(full, sizeof(full), "%.100s/%s", dir, path);
 			if (setxattr(full, OPAQUE_XATTR, "y", 1, 0) < 0)
 				return ct_fail_errno(err, "marking /%s opaque", path);
 		}
@@ -160,7 +160,7 @@ int cr_fs_restore(const struct cr_image *img, const char *dir, struct ct_err *er
 	/* Directories' times last: filling them changed their mtime. */
 	for (uint32_t i = img->nfsentries; i-- > 0;) {
 		const struct cr_fsentry *e = img->fsentries[i];
-		if (e->root != CR_FS_UPPER || e->type != CR_FS_DIR)
+		if (e->root != which || e->type != CR_FS_DIR)
 			continue;
 		char path[CR_PATH_MAX];
 		memcpy(path, e->path, sizeof(path));

@@ -1,6 +1,6 @@
 /*
  * The container's file-system changes: the overlay's upper layer (new and changed files,
- * whiteouts for deleted ones, opaque directories), saved as FSENTRY records and rebuilt into a
+ * whiteouts for deleted ones, opaque directories) and its /dev/shm tmpfs, saved as FSENTRY records and rebuilt into a
  * fresh directory on restore. The template below it is part of the guest build, which the image
  * header pins.
  */
@@ -9,8 +9,11 @@
 
 #include "cr_image.h"
 
-int cr_fs_dump(const char *upper, struct cr_writer *w, uint64_t *bytes, struct ct_err *err);
-/* Builds the saved upper layer in dir, which must not exist yet. */
-int cr_fs_restore(const struct cr_image *img, const char *dir, struct ct_err *err);
+/* Saves the tree under dir as entries of the given root (CR_FS_UPPER, CR_FS_SHM). */
+int cr_fs_dump(uint32_t root, const char *dir, struct cr_writer *w, uint64_t *bytes, struct ct_err *err);
+/* Rebuilds the saved tree `which` in dir: the upper layer into a new directory (it must not exist
+ * yet), /dev/shm into the existing tmpfs. Owners are stored as the host sees them; id_shift maps
+ * them into the user namespace the restore runs in. */
+int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, uint32_t id_shift, struct ct_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "cr_ptrace.h"
 
@@ -29,6 +30,13 @@ static void trace(const char *fmt, ...)
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	fflush(f);
+}
+
+static long long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
 static long pt(long req, pid_t pid, long addr, long data)
@@ -196,7 +204,8 @@ static int vsyscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, i
 	if (pt_get_regs(t->hpid, &r) < 0)
 		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
 	*ret = (long)(int32_t)r.eax;
-	trace("%d: syscall %ld(%#x, %#x, %#x, %#x, %#x, %#x) = %ld\n", t->hpid, nr, a[0], a[1], a[2], a[3], a[4], a[5], *ret);
+	trace("%lld %d: syscall %ld(%#x, %#x, %#x, %#x, %#x, %#x) = %ld\n", now_us(), t->hpid, nr, a[0], a[1], a[2], a[3],
+	      a[4], a[5], *ret);
 	return 0;
 }
 

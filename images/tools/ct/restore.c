@@ -170,7 +170,10 @@ static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 		ct_fail_errno(&err, "setsid");
 		stub_fail(1, &err);
 	}
-	if (cr_files_open_all(ctx->img, ctx->staging, &err) < 0)
+	/* /dev/shm is a fresh tmpfs of the new container: fill it from inside, as its root. */
+	uint32_t shift = ctx->img->container->privileged ? 0 : CT_IDMAP_BASE;
+	if (cr_fs_restore(ctx->img, CR_FS_SHM, "/dev/shm", shift, &err) < 0 ||
+	    cr_files_open_all(ctx->img, ctx->staging, &err) < 0)
 		stub_fail(1, &err);
 	for (uint32_t i = 0; i < ctx->img->nfiles; i++)
 		if (ctx->img->files[i]->kind == CR_FILE_CONSOLE) {
@@ -388,7 +391,7 @@ int container_restore(const char *name, const char *dir, struct cr_report *r, cr
 		progress("filesystem", arg);
 	remove_tree(fresh, NULL);
 	remove_tree(prev, NULL);
-	if (cr_fs_restore(&img, fresh, err) < 0) {
+	if (cr_fs_restore(&img, CR_FS_UPPER, fresh, 0, err) < 0) {
 		remove_tree(fresh, NULL);
 		goto out;
 	}
