@@ -73,6 +73,7 @@ struct ckpt {
 	int ntasks;
 	pid_t init;
 	bool frozen;
+	const struct cr_page_sink *sink;   /* migration: pages the destination has already */
 };
 
 static int set_frozen(const char *name, bool on, struct ct_err *err)
@@ -336,7 +337,7 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 	for (uint32_t i = 0; i < nsigs; i++)
 		if (cr_write_record(w, CR_REC_SIGINFO, &sigs[i], sizeof(sigs[i]), err) < 0)
 			goto out;
-	if (cr_mem_dump(&t->pt, p->pid, areas, nareas, 0, w, &r->pages, err) < 0)
+	if (cr_mem_dump(&t->pt, p->pid, areas, nareas, k->sink, w, &r->pages, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -346,12 +347,9 @@ out:
 	return rc;
 }
 
-static int write_image(struct ckpt *k, const struct ct_config *cfg, const char *tmp, struct cr_report *r,
+static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, struct cr_report *r,
 		       cr_progress_fn progress, void *arg, struct ct_err *err)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ct_fail_errno(err, "creating %s", tmp);
 	struct cr_header h = { .created_ms = 0 };
 	cr_host_identity(h.kernel, h.cpu);
 	struct timespec ts;
@@ -400,8 +398,6 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, const char *
 		goto fail;
 	r->image_bytes = w.bytes;
 	rc = cr_writer_finish(&w, err);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = ct_fail_errno(err, "writing %s", tmp);
 	r->image_bytes += sizeof(struct cr_rec) + sizeof(struct cr_end) + 4;
 	goto out;
 fail:
@@ -409,15 +405,13 @@ fail:
 	rc = -1;
 out:
 	cr_files_dump_free(files);
-	close(fd);
 	return rc;
 }
 
-int container_checkpoint(const char *name, const char *dir, bool leave_running, struct cr_report *r,
-			 cr_progress_fn progress, void *arg, struct ct_err *err)
+int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_report *r, struct ct_err *err)
 {
 	struct ct_config cfg;
-	struct ckpt k = { .name = name };
+	struct ckpt k = { .name = name, .sink = o->sink };
 	memset(r, 0, sizeof(*r));
 	long long t0 = now_ms();
 	if (config_load(name, &cfg, err) < 0)
@@ -427,18 +421,13 @@ int container_checkpoint(const char *name, const char *dir, bool leave_running, 
 		return -1;
 	if (container_state(name, &k.init) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
-	char tmp[512], final[512];
-	if (mkdir_p(dir, 0700, err) < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/" CR_IMAGE_FILE ".part", dir);
-	snprintf(final, sizeof(final), "%s/" CR_IMAGE_FILE, dir);
-	if (progress)
-		progress("freezing", arg);
+	if (o->progress)
+		o->progress("freezing", o->arg);
 	int rc = -1;
+	long long frozen_at = now_ms();
 	if (set_frozen(name, true, err) < 0)
 		goto out;
 	k.frozen = true;
-	long long frozen_at = now_ms();
 	if (list_tasks(&k, err) < 0)
 		goto out;
 	for (int i = 0; i < k.ntasks; i++) {
@@ -474,21 +463,18 @@ int container_checkpoint(const char *name, const char *dir, bool leave_running, 
 		goto out;
 	k.frozen = false;
 	r->processes = (uint32_t)k.ntasks;
-	if (write_image(&k, &cfg, tmp, r, progress, arg, err) < 0)
+	if (write_image(&k, &cfg, o->fd, r, o->progress, o->arg, err) < 0)
 		goto out;
-	if (rename(tmp, final) < 0) {
-		ct_fail_errno(err, "renaming %s", tmp);
-		goto out;
-	}
 	r->frozen_ms = now_ms() - frozen_at;
+	/* The image is out; whoever has it says whether the container ends here. */
+	if (o->decide && o->decide(o->arg, err) < 0)
+		goto out;
 	rc = 0;
 out:
-	if (rc < 0)
-		unlink(tmp);
-	if (rc == 0 && !leave_running) {
-		/* The image is complete: the container ends here. SIGKILL reaches seized tasks too. */
-		if (progress)
-			progress("stopping", arg);
+	if (rc == 0 && !o->leave_running) {
+		/* The container ends here. SIGKILL reaches seized tasks too. */
+		if (o->progress)
+			o->progress("stopping", o->arg);
 		cgroup_kill(name, NULL);
 		/* A dead tracee is ours to reap before its parent hears of it, in any order: init's exit
 		 * waits for the rest of its namespace. */
@@ -512,10 +498,62 @@ out:
 		release_all(&k);
 		if (k.frozen)
 			set_frozen(name, false, NULL);
+		if (rc == 0)
+			r->frozen_ms = now_ms() - frozen_at;
 	}
 	for (int i = 0; k.tasks && i < k.ntasks; i++)
 		free(k.tasks[i].fds);
 	free(k.tasks);
 	r->total_ms = now_ms() - t0;
+	return rc;
+}
+
+struct file_image { int fd; const char *tmp, *final; };
+
+/* The image is safe on disk before the container may end. */
+static int commit_file(void *arg, struct ct_err *err)
+{
+	struct file_image *f = arg;
+	if (fsync(f->fd) < 0)
+		return ct_fail_errno(err, "writing %s", f->tmp);
+	if (rename(f->tmp, f->final) < 0)
+		return ct_fail_errno(err, "renaming %s", f->tmp);
+	return 0;
+}
+
+struct progress_relay { cr_progress_fn fn; void *arg; struct file_image *file; };
+
+static void relay(const char *phase, void *arg)
+{
+	struct progress_relay *p = arg;
+	if (p->fn)
+		p->fn(phase, p->arg);
+}
+
+static int relay_commit(void *arg, struct ct_err *err)
+{
+	return commit_file(((struct progress_relay *)arg)->file, err);
+}
+
+int container_checkpoint(const char *name, const char *dir, bool leave_running, struct cr_report *r,
+			 cr_progress_fn progress, void *arg, struct ct_err *err)
+{
+	char tmp[512], final[512];
+	memset(r, 0, sizeof(*r));
+	if (config_require(name, err) < 0 || mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/" CR_IMAGE_FILE ".part", dir);
+	snprintf(final, sizeof(final), "%s/" CR_IMAGE_FILE, dir);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ct_fail_errno(err, "creating %s", tmp);
+	struct file_image file = { fd, tmp, final };
+	struct progress_relay p = { progress, arg, &file };
+	struct cr_dump_opts o = { .fd = fd, .leave_running = leave_running, .decide = relay_commit, .progress = relay,
+				  .arg = &p };
+	int rc = container_dump(name, &o, r, err);
+	close(fd);
+	if (rc < 0)
+		unlink(tmp);
 	return rc;
 }

@@ -19,10 +19,28 @@ struct cr_report {
 /* Progress lines ("freezing", "memory", ...) for the agent; may be NULL. */
 typedef void (*cr_progress_fn)(const char *phase, void *arg);
 
+struct cr_page_sink;
+
+/* A checkpoint written to any fd (a file, a migration socket). */
+struct cr_dump_opts {
+	int fd;
+	bool leave_running;
+	/* Called once the image is complete, the tasks still held: -1 gives them back running (and
+	 * fails the dump), 0 lets the dump end the container unless leave_running. */
+	int (*decide)(void *arg, struct ct_err *err);
+	const struct cr_page_sink *sink;   /* NULL: plain PAGES records */
+	cr_progress_fn progress;
+	void *arg;                         /* for decide and progress */
+};
+int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_report *r, struct ct_err *err);
+
 int container_checkpoint(const char *name, const char *dir, bool leave_running, struct cr_report *r,
 			 cr_progress_fn progress, void *arg, struct ct_err *err);
 int container_restore(const char *name, const char *dir, struct cr_report *r, cr_progress_fn progress, void *arg,
 		      struct ct_err *err);
+
+/* A restore whose processes stay frozen (cgroup.freeze) until the caller thaws them. */
+int container_restore_held(const char *name, const char *dir, struct cr_report *r, struct ct_err *err);
 
 /* The identity a restore must match: kernel build and CPU. */
 void cr_host_identity(char kernel[128], char cpu[64]);

@@ -33,7 +33,7 @@ const char *cr_rec_name(uint32_t type)
 		[CR_REC_CONTAINER] = "container", [CR_REC_PROC] = "process", [CR_REC_VMA] = "vma",
 		[CR_REC_PAGES] = "pages", [CR_REC_FILE] = "file", [CR_REC_FD] = "fd",
 		[CR_REC_PIPE_DATA] = "pipe-data", [CR_REC_SIGINFO] = "siginfo", [CR_REC_FSENTRY] = "fs-entry",
-		[CR_REC_LOG] = "log", [CR_REC_END] = "end",
+		[CR_REC_LOG] = "log", [CR_REC_END] = "end", [CR_REC_PAGES_REF] = "page-reference",
 	};
 	return type < CR_REC_MAX && names[type] ? names[type] : "unknown";
 }
@@ -158,6 +158,7 @@ static const size_t fixed_size[CR_REC_MAX] = {
 	[CR_REC_FILE] = sizeof(struct cr_file), [CR_REC_FD] = sizeof(struct cr_fd),
 	[CR_REC_PIPE_DATA] = sizeof(struct cr_pipe_data), [CR_REC_SIGINFO] = sizeof(struct cr_siginfo),
 	[CR_REC_FSENTRY] = sizeof(struct cr_fsentry), [CR_REC_LOG] = 0, [CR_REC_END] = sizeof(struct cr_end),
+	[CR_REC_PAGES_REF] = sizeof(struct cr_pages),
 };
 /* Records whose payload may carry data after the fixed part. */
 static const bool has_tail[CR_REC_MAX] = {
@@ -326,6 +327,8 @@ static int check_record(const struct rec_ref *r, struct ct_err *err)
 		return r->len > (1u << 20) ? ct_fail(err, BAD, "the console log record is too large") : 0;
 	case CR_REC_END:
 		return 0;
+	case CR_REC_PAGES_REF:
+		return ct_fail(err, BAD, "a page reference record: only a migration stream may hold one");
 	}
 	return ct_fail(err, BAD, "unknown record type %u", r->type);
 }

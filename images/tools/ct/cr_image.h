@@ -51,6 +51,9 @@ enum cr_rec_type {
 	CR_REC_FSENTRY = 9,
 	CR_REC_LOG = 10,
 	CR_REC_END = 11,
+	/* Migration streams only, never in a stored image: "the pages at pid/addr you received during
+	 * pre-copy" (a struct cr_pages without data). The receiver turns them into PAGES records. */
+	CR_REC_PAGES_REF = 12,
 	CR_REC_MAX
 } CR_PACKED;
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,8 +103,23 @@ static bool page_saved(const struct cr_area *a, uint64_t pm)
 	return a->kind == CR_VMA_FILE && !(a->flags & CR_VMA_SHARED) && !(pm & PM_FILE);
 }
 
-static int dump_area(struct pt_task *t, int pagemap, int32_t ns_pid, const struct cr_area *a, struct cr_writer *w,
-		     uint64_t *saved, unsigned char *buf, struct ct_err *err)
+static int read_at(int mem, uint32_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(mem, (char *)buf + done, len - done, (off_t)addr + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Calls the sink for every run of saved pages of an area, with their contents. */
+static int walk_area(int mem, int pagemap, int32_t ns_pid, const struct cr_area *a, const struct cr_page_sink *sink,
+		     struct cr_writer *w, unsigned char *buf, struct ct_err *err)
 {
 	uint32_t npages = (a->end - a->start) / CR_PAGE;
 	uint64_t pm[RUN_PAGES];
@@ -112,7 +128,6 @@ static int dump_area(struct pt_task *t, int pagemap, int32_t ns_pid, const struc
 		uint32_t addr = a->start + first * CR_PAGE;
 		if (pread(pagemap, pm, count * 8, (off_t)(addr / CR_PAGE) * 8) != (ssize_t)(count * 8))
 			return ct_fail_errno(err, "reading the page map of process %d", ns_pid);
-		/* Runs of consecutive saved pages become one record each. */
 		for (uint32_t i = 0; i < count;) {
 			if (!page_saved(a, pm[i])) {
 				i++;
@@ -121,57 +136,84 @@ static int dump_area(struct pt_task *t, int pagemap, int32_t ns_pid, const struc
 			uint32_t j = i;
 			while (j < count && page_saved(a, pm[j]))
 				j++;
-			uint32_t run_addr = addr + i * CR_PAGE, run = j - i;
-			if (pt_mem_read(t, run_addr, buf, run * CR_PAGE) < 0)
+			uint32_t run_addr = addr + i * CR_PAGE;
+			if (read_at(mem, run_addr, buf, (size_t)(j - i) * CR_PAGE) < 0)
 				return ct_fail_errno(err, "reading memory of process %d at %#x", ns_pid, run_addr);
-			/* Untouched-looking anonymous pages (all zero) need not travel: a fresh mapping is zero. */
-			for (uint32_t k = 0; k < run;) {
-				if (a->kind == CR_VMA_ANON && all_zero(buf + k * CR_PAGE)) {
-					k++;
-					continue;
-				}
-				uint32_t l = k;
-				while (l < run && !(a->kind == CR_VMA_ANON && all_zero(buf + l * CR_PAGE)))
-					l++;
-				struct cr_pages g = { ns_pid, run_addr + k * CR_PAGE, l - k };
-				if (cr_record_begin(w, CR_REC_PAGES, sizeof(g) + (l - k) * CR_PAGE, err) < 0 ||
-				    cr_record_data(w, &g, sizeof(g), err) < 0 ||
-				    cr_record_data(w, buf + k * CR_PAGE, (l - k) * CR_PAGE, err) < 0)
-					return -1;
-				*saved += l - k;
-				k = l;
-			}
+			if (sink->run(sink->ctx, w, ns_pid, run_addr, j - i, buf, a->kind == CR_VMA_ANON, err) < 0)
+				return -1;
 			i = j;
 		}
 	}
 	return 0;
 }
 
-int cr_mem_dump(struct pt_task *t, int32_t ns_pid, const struct cr_area *areas, uint32_t n, uint32_t skip,
-		struct cr_writer *w, uint64_t *pages, struct ct_err *err)
+bool cr_page_zero(const unsigned char *p)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		if (areas[i].start == skip)
-			continue;
-		struct cr_vma v = { .pid = ns_pid, .start = areas[i].start, .end = areas[i].end, .prot = areas[i].prot,
-				    .flags = areas[i].flags, .kind = areas[i].kind, .pgoff = areas[i].pgoff };
-		memcpy(v.path, areas[i].path, sizeof(v.path));
-		if (cr_write_record(w, CR_REC_VMA, &v, sizeof(v), err) < 0)
-			return -1;
-	}
+	return all_zero(p);
+}
+
+int cr_mem_walk(pid_t hpid, int mem, int32_t ns_pid, const struct cr_area *areas, uint32_t n,
+		const struct cr_page_sink *sink, struct cr_writer *w, struct ct_err *err)
+{
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->hpid);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", hpid);
 	int pagemap = open(path, O_RDONLY | O_CLOEXEC);
 	if (pagemap < 0)
 		return ct_fail_errno(err, "opening %s", path);
 	unsigned char *buf = malloc(RUN_PAGES * CR_PAGE);
 	int rc = buf ? 0 : ct_fail(err, "failed", "out of memory");
 	for (uint32_t i = 0; i < n && rc == 0; i++)
-		if (areas[i].start != skip && areas[i].kind <= CR_VMA_FILE)
-			rc = dump_area(t, pagemap, ns_pid, &areas[i], w, pages, buf, err);
+		if (areas[i].kind <= CR_VMA_FILE)
+			rc = walk_area(mem, pagemap, ns_pid, &areas[i], sink, w, buf, err);
 	free(buf);
 	close(pagemap);
 	return rc;
+}
+
+int cr_write_pages(struct cr_writer *w, uint32_t type, int32_t pid, uint32_t addr, uint32_t npages,
+		   const unsigned char *data, struct ct_err *err)
+{
+	struct cr_pages g = { pid, addr, npages };
+	uint32_t len = type == CR_REC_PAGES ? npages * CR_PAGE : 0;
+	if (cr_record_begin(w, type, sizeof(g) + len, err) < 0 || cr_record_data(w, &g, sizeof(g), err) < 0)
+		return -1;
+	return len ? cr_record_data(w, data, len, err) : 0;
+}
+
+/* The plain image sink: PAGES records; untouched-looking anonymous pages (all zero) need not
+ * travel, a fresh mapping is zero. */
+static int plain_run(void *ctx, struct cr_writer *w, int32_t pid, uint32_t addr, uint32_t npages,
+		     const unsigned char *data, bool anon, struct ct_err *err)
+{
+	uint64_t *saved = ctx;
+	for (uint32_t k = 0; k < npages;) {
+		if (anon && all_zero(data + k * CR_PAGE)) {
+			k++;
+			continue;
+		}
+		uint32_t l = k;
+		while (l < npages && !(anon && all_zero(data + l * CR_PAGE)))
+			l++;
+		if (cr_write_pages(w, CR_REC_PAGES, pid, addr + k * CR_PAGE, l - k, data + k * CR_PAGE, err) < 0)
+			return -1;
+		*saved += l - k;
+		k = l;
+	}
+	return 0;
+}
+
+int cr_mem_dump(struct pt_task *t, int32_t ns_pid, const struct cr_area *areas, uint32_t n,
+		const struct cr_page_sink *sink, struct cr_writer *w, uint64_t *pages, struct ct_err *err)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct cr_vma v = { .pid = ns_pid, .start = areas[i].start, .end = areas[i].end, .prot = areas[i].prot,
+				    .flags = areas[i].flags, .kind = areas[i].kind, .pgoff = areas[i].pgoff };
+		memcpy(v.path, areas[i].path, sizeof(v.path));
+		if (cr_write_record(w, CR_REC_VMA, &v, sizeof(v), err) < 0)
+			return -1;
+	}
+	struct cr_page_sink def = { plain_run, pages };
+	return cr_mem_walk(t->hpid, t->mem, ns_pid, areas, n, sink ? sink : &def, w, err);
 }
 
 /* --- restore ------------------------------------------------------------------------------------ */

@@ -6,6 +6,7 @@
 #ifndef CT_CR_MEM_H
 #define CT_CR_MEM_H
 
+#include <stdbool.h>
 #include "cr_image.h"
 #include "cr_ptrace.h"
 
@@ -16,9 +17,25 @@ struct cr_area {
 
 /* Reads /proc/hpid/maps; areas of a kind the engine cannot restore give an "unsupported" error. */
 int cr_mem_read_maps(pid_t hpid, int32_t ns_pid, struct cr_area **areas, uint32_t *n, struct ct_err *err);
-/* Writes one VMA record per area (except skip) and then the saved pages as PAGES records. */
-int cr_mem_dump(struct pt_task *t, int32_t ns_pid, const struct cr_area *areas, uint32_t n, uint32_t skip,
-		struct cr_writer *w, uint64_t *pages, struct ct_err *err);
+/* Where saved pages go: called for each run of consecutive saved pages of one area. */
+struct cr_page_sink {
+	int (*run)(void *ctx, struct cr_writer *w, int32_t pid, uint32_t addr, uint32_t npages,
+		   const unsigned char *data, bool anon, struct ct_err *err);
+	void *ctx;
+};
+
+/* Walks the saved pages of a task (seized or running) through mem, an open /proc/PID/mem; w (may
+ * be NULL) is handed to the sink. */
+int cr_mem_walk(pid_t hpid, int mem, int32_t ns_pid, const struct cr_area *areas, uint32_t n,
+		const struct cr_page_sink *sink, struct cr_writer *w, struct ct_err *err);
+/* Writes one VMA record per area, then the saved pages through sink (NULL: as PAGES records,
+ * all-zero anonymous pages left out, counted in *pages). */
+int cr_mem_dump(struct pt_task *t, int32_t ns_pid, const struct cr_area *areas, uint32_t n,
+		const struct cr_page_sink *sink, struct cr_writer *w, uint64_t *pages, struct ct_err *err);
+/* One PAGES record (with data) or PAGES_REF record (without). */
+int cr_write_pages(struct cr_writer *w, uint32_t type, int32_t pid, uint32_t addr, uint32_t npages,
+		   const unsigned char *data, struct ct_err *err);
+bool cr_page_zero(const unsigned char *page);
 
 /* The files a restore stub must hold open for its mappings and exe link, in a fixed order. */
 #define CR_MAX_MAP_FILES 64

@@ -1,6 +1,9 @@
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "ct.h"
 #include "hostnet.h"
@@ -72,4 +75,31 @@ int hostnet_configure(const char *hostname, const unsigned char mac[6], struct i
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%s/%d\n", inet_ntoa(addr), prefix);
 	return write_file_atomic(HOSTNET_STATE, text, n, err);
+}
+
+int hostnet_announce(struct in_addr ip, struct ct_err *err)
+{
+	unsigned char frame[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x43 };
+	memcpy(frame + 8, &ip.s_addr, 4);
+	frame[12] = 0x08; frame[13] = 0x06;                           /* ARP */
+	unsigned char arp[28] = { 0, 1, 0x08, 0x00, 6, 4, 0, 1 };     /* ethernet/IPv4, request */
+	memcpy(arp + 8, frame + 6, 6);                                /* sender: the container */
+	memcpy(arp + 14, &ip.s_addr, 4);
+	memcpy(arp + 24, &ip.s_addr, 4);                              /* target: itself */
+	memcpy(frame + 14, arp, sizeof(arp));
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	unsigned idx = if_nametoindex(CT_BRIDGE);
+	if (s < 0 || !idx) {
+		if (s >= 0)
+			close(s);
+		return ct_fail_errno(err, "announcing the container's address");
+	}
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)idx, .sll_halen = 6 };
+	memset(to.sll_addr, 0xff, 6);
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++)
+		if (sendto(s, frame, sizeof(frame), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			rc = ct_fail_errno(err, "announcing the container's address");
+	close(s);
+	return rc;
 }

@@ -16,4 +16,8 @@ int hostnet_configure(const char *hostname, const unsigned char mac[6], struct i
 /* Parses "02:43:0a:00:00:01". */
 int parse_mac(const char *s, unsigned char mac[6], struct ct_err *err);
 
+/* Tells the network an address now lives behind this host's bridge: a gratuitous ARP from the
+ * container's MAC (02:43 + its address), so switches and neighbours update at once after a move. */
+int hostnet_announce(struct in_addr ip, struct ct_err *err);
+
 #endif

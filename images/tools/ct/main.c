@@ -23,6 +23,7 @@
 #include "container.h"
 #include "exec.h"
 #include "init.h"
+#include "migrate.h"
 #include "netbench.h"
 #include "parse.h"
 #include "report.h"
@@ -37,7 +38,8 @@ static const char usage[] =
 	"  set NAME [--memory SIZE] [--pids N] [--cpus N] | logs NAME\n"
 	"  exec NAME -- CMD [ARGS...] | enter NAME | agent [--port DEV]\n"
 	"  checkpoint NAME --dir DIR [--leave-running] | restore NAME --dir DIR\n"
-	"  image DIR|FILE   (prints a checkpoint image as text)\n";
+	"  image DIR|FILE   (prints a checkpoint image as text)\n"
+	"  migrate NAME DEST[:PORT] | migrate-listen [--port PORT]\n";
 
 static int fail(const struct ct_err *err)
 {
@@ -337,10 +339,30 @@ static int cmd_checkpoint(const char *cmd, const char *name, struct cli *cli)
 	return 0;
 }
 
+static int cmd_migrate(const char *name, const char *dest)
+{
+	struct ct_err err;
+	struct migrate_report r;
+	if (container_migrate(name, dest, &r, isatty(2) ? print_phase : NULL, NULL, &err) < 0)
+		return fail(&err);
+	printf("migrate %s: %u pre-copy rounds (", name, r.rounds);
+	for (uint32_t i = 0; i < r.rounds; i++)
+		printf("%s%llu", i ? " " : "", (unsigned long long)r.round_bytes[i]);
+	printf(" bytes), final %llu bytes (%llu pages referenced), frozen %lld ms, total %lld ms\n",
+	       (unsigned long long)r.final_bytes, (unsigned long long)r.pages_referenced, r.frozen_ms, r.total_ms);
+	return 0;
+}
+
 static int run(const char *cmd, struct cli *cli)
 {
 	struct ct_err err;
 	const char *name = cli->positional[0];
+	if (!strcmp(cmd, "migrate-listen")) {
+		int port = cli->port && strcmp(cli->port, "/dev/hvc0") ? atoi(cli->port) : CT_MIGRATE_PORT;
+		if (port <= 0 || port > 65535)
+			return usage_error("bad port \"%s\"", cli->port);
+		return migrate_listen(port);
+	}
 	if (!strcmp(cmd, "image")) {
 		if (!cli->positional[0] || cli->positional[1])
 			return usage_error("%s needs one DIR or FILE", cmd);
@@ -351,6 +373,11 @@ static int run(const char *cmd, struct cli *cli)
 		return usage_error("%s needs a container name", cmd);
 	if (needs_name && parse_container_name(name, &err) < 0)
 		return fail(&err);
+	if (!strcmp(cmd, "migrate")) {
+		if (!cli->positional[1])
+			return usage_error("%s needs a destination host", cmd);
+		return cmd_migrate(name, cli->positional[1]);
+	}
 	if (cli->positional[1] && strcmp(cmd, "kill"))
 		return usage_error("unexpected argument \"%s\"", cli->positional[1]);
 	if (cli->rest && strcmp(cmd, "exec"))

@@ -42,6 +42,7 @@ struct ready_msg {
 struct restore_ctx {
 	const struct cr_image *img;
 	const char *name;
+	bool hold;   /* leave the restored container frozen (a migration commits it later) */
 	int staging;
 	struct cr_report *report;
 	cr_progress_fn progress;
@@ -292,6 +293,12 @@ static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *er
 	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++)
 		if (seized[i])
 			rc = restore_one(&tasks[i], &img->procs[i], err);
+	/* Held: frozen before release, so the tasks stop on their way back to user mode. */
+	if (rc == 0 && ctx->hold) {
+		char path[256];
+		cgroup_path(ctx->name, "cgroup.freeze", path, sizeof(path));
+		rc = write_file(path, "1", err);
+	}
 	/* All at once: no restored process runs while another is still half made. On failure the
 	 * monitor kills init, and with it the namespace. */
 	for (uint32_t i = 0; i < img->nprocs; i++)
@@ -351,8 +358,22 @@ static void config_from_image(const struct cr_container *c, const char *name, st
 	cfg->created = c->created;
 }
 
+static int restore(const char *name, const char *dir, bool hold, struct cr_report *r, cr_progress_fn progress,
+		   void *arg, struct ct_err *err);
+
 int container_restore(const char *name, const char *dir, struct cr_report *r, cr_progress_fn progress, void *arg,
 		      struct ct_err *err)
+{
+	return restore(name, dir, false, r, progress, arg, err);
+}
+
+int container_restore_held(const char *name, const char *dir, struct cr_report *r, struct ct_err *err)
+{
+	return restore(name, dir, true, r, NULL, NULL, err);
+}
+
+static int restore(const char *name, const char *dir, bool hold, struct cr_report *r, cr_progress_fn progress,
+		   void *arg, struct ct_err *err)
 {
 	long long t0 = now_ms();
 	memset(r, 0, sizeof(*r));
@@ -408,7 +429,7 @@ int container_restore(const char *name, const char *dir, struct cr_report *r, cr
 	}
 	if (progress)
 		progress("processes", arg);
-	struct restore_ctx ctx = { .img = &img, .staging = cr_files_staging_base(&img), .report = r, .name = name,
+	struct restore_ctx ctx = { .img = &img, .staging = cr_files_staging_base(&img), .report = r, .name = name, .hold = hold,
 				   .progress = progress, .arg = arg };
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
 					.after_go = bring_to_life, .arg = &ctx };

@@ -5,6 +5,8 @@
  *   ctdemo produce [MS]      writes numbered records to stdout, one every MS ms (default 20)
  *   ctdemo consume           reads records and checks none is lost or repeated
  *   ctdemo pair [MS]         produce and consume over a unix socketpair (a parent and its child)
+ *   ctdemo mem MB [PAGES]    holds MB of memory and rewrites PAGES pages of it every 10 ms
+ *                            (default 16), printing a round counter every second
  *   ctdemo write FILE [MS]   keeps FILE open and appends a numbered record every MS ms (default 200),
  *                            checking its own offset each time
  * State lives in memory and registers only, so a restored process that continues its sequence
@@ -124,6 +126,29 @@ static int pair(long ms)
 	}
 }
 
+static int mem(long mb, long pages)
+{
+	size_t size = (size_t)mb << 20, npages = size / 4096;
+	unsigned char *p = malloc(size);
+	if (!p || npages == 0) {
+		fputs("mem: out of memory\n", stderr);
+		return 1;
+	}
+	for (size_t i = 0; i < size; i += 4096)
+		memset(p + i, (int)(i / 4096) | 1, 4096);
+	char line[64];
+	size_t next = 0;
+	for (unsigned long long round = 1;; round++) {
+		for (long k = 0; k < pages; k++, next = (next + 1) % npages)
+			p[next * 4096 + (round % 4096)] = (unsigned char)round;
+		if (round % 100 == 0) {
+			snprintf(line, sizeof(line), "mem %lld MB round %llu\n", (long long)mb, round / 100);
+			put(1, line);
+		}
+		nap(10);
+	}
+}
+
 static int writer(const char *path, long ms)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -156,10 +181,12 @@ int main(int argc, char **argv)
 		return produce(argc > 2 ? atol(argv[2]) : 20);
 	if (!strcmp(cmd, "consume"))
 		return consume();
+	if (!strcmp(cmd, "mem") && argc > 2)
+		return mem(atol(argv[2]), argc > 3 ? atol(argv[3]) : 16);
 	if (!strcmp(cmd, "pair"))
 		return pair(argc > 2 ? atol(argv[2]) : 100);
 	if (!strcmp(cmd, "write") && argc > 2)
 		return writer(argv[2], argc > 3 ? atol(argv[3]) : 200);
-	fputs("usage: ctdemo count [MS] | produce [MS] | consume | pair [MS] | write FILE [MS]\n", stderr);
+	fputs("usage: ctdemo count [MS] | produce [MS] | consume | pair [MS] | mem MB [PAGES] | write FILE [MS]\n", stderr);
 	return 2;
 }

@@ -1,0 +1,653 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "config.h"
+#include "container.h"
+#include "cr_mem.h"
+#include "cr_task.h"
+#include "hostnet.h"
+#include "migrate.h"
+#include "parse.h"
+#include "util.h"
+
+#define MIG_MAGIC "CTMIGR1"
+#define MIG_DIR "/var/lib/ct-migrate"
+#define ROUND_ENOUGH (64u << 10)      /* a pre-copy round this small: freeze now */
+#define CONNECT_TIMEOUT_MS 5000
+#define REPLY_TIMEOUT_MS 15000
+#define RESTORE_TIMEOUT_MS 60000
+#define COMMIT_TIMEOUT_MS 15000
+
+enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F_COMMIT, F_ABORT, F_DONE };
+
+struct frame { uint32_t type, len; };
+struct hello { char magic[8]; uint32_t version; char name[CT_NAME_MAX + 1]; };
+
+/* --- framing ----------------------------------------------------------------------------------- */
+
+static int send_frame(int fd, uint32_t type, const void *a, uint32_t alen, const void *b, uint32_t blen)
+{
+	struct frame f = { type, alen + blen };
+	if (write_all(fd, &f, sizeof(f)) < 0 || (alen && write_all(fd, a, alen) < 0) || (blen && write_all(fd, b, blen) < 0))
+		return -1;
+	return 0;
+}
+
+/* Reads exactly len bytes, giving up after timeout_ms of silence. */
+static int read_timed(int fd, void *buf, size_t len, int timeout_ms)
+{
+	size_t got = 0;
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? ETIMEDOUT : errno;
+			return -1;
+		}
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = n == 0 ? ECONNRESET : errno;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* A small frame (replies): its payload into buf. */
+static int recv_reply(int fd, uint32_t *type, void *buf, uint32_t cap, int timeout_ms, struct ct_err *err)
+{
+	struct frame f;
+	if (read_timed(fd, &f, sizeof(f), timeout_ms) < 0)
+		return ct_fail_errno(err, "the migration peer did not answer");
+	if (f.len > cap)
+		return ct_fail(err, "failed", "the migration peer sent a malformed reply");
+	if (f.len && read_timed(fd, buf, f.len, timeout_ms) < 0)
+		return ct_fail_errno(err, "the migration peer did not answer");
+	*type = f.type;
+	return (int)f.len;
+}
+
+static void send_error(int fd, const struct ct_err *err)
+{
+	send_frame(fd, F_ERROR, err, sizeof(*err), NULL, 0);
+}
+
+/* --- page hashes: what the destination already holds --------------------------------------------- */
+
+struct page_table {
+	struct slot { uint64_t key, hash; } *slots;
+	uint32_t cap, used;
+};
+
+static uint64_t page_hash(const unsigned char *p)
+{
+	/* FNV-1a over 32-bit words: a quarter of the multiplies of the bytewise one. */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < CR_PAGE; i += 4) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	return h | 1;   /* never 0: 0 marks an empty slot's hash */
+}
+
+static uint64_t page_key(int32_t pid, uint32_t addr)
+{
+	return ((uint64_t)(uint32_t)pid << 32) | addr;
+}
+
+static struct slot *table_find(struct page_table *t, uint64_t key, bool insert)
+{
+	if (insert && (t->used + 1) * 2 > t->cap) {
+		struct page_table bigger = { calloc(t->cap ? t->cap * 2 : 4096, sizeof(struct slot)), t->cap ? t->cap * 2 : 4096, 0 };
+		if (!bigger.slots)
+			return NULL;
+		for (uint32_t i = 0; i < t->cap; i++)
+			if (t->slots[i].hash) {
+				struct slot *s = table_find(&bigger, t->slots[i].key, true);
+				*s = t->slots[i];
+			}
+		free(t->slots);
+		*t = bigger;
+	}
+	if (!t->cap)
+		return NULL;
+	for (uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ULL) >> 40) % t->cap;; i = (i + 1) % t->cap) {
+		if (t->slots[i].hash && t->slots[i].key == key)
+			return &t->slots[i];
+		if (!t->slots[i].hash) {
+			if (!insert)
+				return NULL;
+			t->slots[i].key = key;
+			t->used++;
+			return &t->slots[i];
+		}
+	}
+}
+
+/* --- the source ------------------------------------------------------------------------------------ */
+
+struct source {
+	int sock;
+	struct page_table table;
+	uint64_t bytes;            /* this round */
+	uint64_t referenced;
+	struct migrate_report *report;
+	long long frozen_at;
+	cr_progress_fn progress;
+	void *arg;
+};
+
+/* Pre-copy: sends the pages whose hash changed since the destination last got them. */
+static int precopy_run(void *ctx, struct cr_writer *w, int32_t pid, uint32_t addr, uint32_t npages,
+		       const unsigned char *data, bool anon, struct ct_err *err)
+{
+	(void)w;
+	struct source *s = ctx;
+	for (uint32_t k = 0; k < npages;) {
+		uint32_t l = k;
+		while (l < npages) {
+			const unsigned char *p = data + l * CR_PAGE;
+			if (anon && cr_page_zero(p))
+				break;
+			uint64_t h = page_hash(p);
+			struct slot *slot = table_find(&s->table, page_key(pid, addr + l * CR_PAGE), true);
+			if (!slot)
+				return ct_fail(err, "failed", "out of memory");
+			if (slot->hash == h)
+				break;
+			slot->hash = h;
+			l++;
+		}
+		if (l > k) {
+			struct cr_pages g = { pid, addr + k * CR_PAGE, l - k };
+			if (send_frame(s->sock, F_PAGES, &g, sizeof(g), data + k * CR_PAGE, (l - k) * CR_PAGE) < 0)
+				return ct_fail_errno(err, "sending memory to the destination");
+			s->bytes += (l - k) * CR_PAGE;
+			k = l;
+		} else {
+			k++;
+		}
+	}
+	return 0;
+}
+
+static int precopy_round(const char *name, struct source *s, struct ct_err *err)
+{
+	char path[256], text[8192];
+	cgroup_path(name, "cgroup.procs", path, sizeof(path));
+	if (read_file(path, text, sizeof(text)) < 0)
+		return ct_fail_errno(err, "reading %s", path);
+	struct cr_page_sink sink = { precopy_run, s };
+	s->bytes = 0;
+	for (char *p = text; *p;) {
+		char *next;
+		long hpid = strtol(p, &next, 10);
+		if (next == p)
+			break;
+		p = next + strspn(next, "\n");
+		struct cr_proc_status st;
+		struct cr_area *areas;
+		uint32_t n;
+		char mempath[64];
+		/* A process that is gone by now, or a zombie, has nothing to send. */
+		if (cr_read_status((pid_t)hpid, &st, NULL) < 0 || st.state == 'Z')
+			continue;
+		if (cr_mem_read_maps((pid_t)hpid, st.ns_pid, &areas, &n, err) < 0)
+			return -1;   /* what the final round would refuse: refuse before freezing */
+		snprintf(mempath, sizeof(mempath), "/proc/%ld/mem", hpid);
+		int mem = open(mempath, O_RDONLY | O_CLOEXEC);
+		int rc = mem < 0 ? 0 : cr_mem_walk((pid_t)hpid, mem, st.ns_pid, areas, n, &sink, NULL, err);
+		if (mem >= 0)
+			close(mem);
+		free(areas);
+		if (rc < 0 && !strcmp(err->code, "failed") && strstr(err->msg, "sending"))
+			return -1;
+	}
+	return 0;
+}
+
+/* The frozen round: pages the destination holds unchanged travel as references. */
+static int final_run(void *ctx, struct cr_writer *w, int32_t pid, uint32_t addr, uint32_t npages,
+		     const unsigned char *data, bool anon, struct ct_err *err)
+{
+	struct source *s = ctx;
+	for (uint32_t k = 0; k < npages;) {
+		const unsigned char *p = data + k * CR_PAGE;
+		if (anon && cr_page_zero(p)) {   /* absent means zero */
+			k++;
+			continue;
+		}
+		struct slot *slot = table_find(&s->table, page_key(pid, addr + k * CR_PAGE), false);
+		bool same = slot && slot->hash == page_hash(p);
+		uint32_t l = k + 1;
+		while (l < npages) {
+			const unsigned char *q = data + l * CR_PAGE;
+			if (anon && cr_page_zero(q))
+				break;
+			struct slot *o = table_find(&s->table, page_key(pid, addr + l * CR_PAGE), false);
+			if ((o && o->hash == page_hash(q)) != same)
+				break;
+			l++;
+		}
+		if (cr_write_pages(w, same ? CR_REC_PAGES_REF : CR_REC_PAGES, pid, addr + k * CR_PAGE, l - k, p, err) < 0)
+			return -1;
+		if (same)
+			s->referenced += l - k;
+		k = l;
+	}
+	return 0;
+}
+
+static void phase(struct source *s, const char *what)
+{
+	if (s->progress)
+		s->progress(what, s->arg);
+}
+
+/* Called with the image sent and the source's tasks still held. */
+static int decide(void *arg, struct ct_err *err)
+{
+	struct source *s = arg;
+	phase(s, "restoring");
+	uint32_t type;
+	struct ct_err remote;
+	int n = recv_reply(s->sock, &type, &remote, sizeof(remote), RESTORE_TIMEOUT_MS, err);
+	if (n < 0)
+		return -1;
+	if (type == F_ERROR && n == sizeof(remote)) {
+		remote.msg[sizeof(remote.msg) - 1] = 0;
+		return ct_fail(err, "failed", "the destination could not restore it: %s", remote.msg);
+	}
+	if (type != F_READY)
+		return ct_fail(err, "failed", "the destination answered %u instead of READY", type);
+	/* Past this point the destination runs it once it has our COMMIT: ours must not resume unless
+	 * we know it does not. */
+	phase(s, "committing");
+	if (send_frame(s->sock, F_COMMIT, NULL, 0, NULL, 0) < 0)
+		return ct_fail_errno(err, "committing the migration");
+	n = recv_reply(s->sock, &type, &remote, sizeof(remote), COMMIT_TIMEOUT_MS, err);
+	if (n < 0 || type != F_DONE)
+		return n < 0 ? -1 : ct_fail(err, "failed", "the destination did not confirm the container runs");
+	s->report->frozen_ms = now_ms() - s->frozen_at;
+	return 0;
+}
+
+static void source_progress(const char *what, void *arg)
+{
+	struct source *s = arg;
+	if (!strcmp(what, "freezing"))
+		s->frozen_at = now_ms();
+	phase(s, what);
+}
+
+/* A link that drops must end the migration, not hang it: TCP would retry for many minutes. */
+static void timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	unsigned user_timeout = 10000;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
+static int connect_to(const char *dest, struct ct_err *err)
+{
+	char host[128];
+	int port = CT_MIGRATE_PORT;
+	snprintf(host, sizeof(host), "%s", dest);
+	char *colon = strchr(host, ':');
+	if (colon) {
+		*colon = 0;
+		port = atoi(colon + 1);
+		if (port <= 0 || port > 65535)
+			return ct_fail(err, "invalid_argument", "bad port in \"%s\"", dest);
+	}
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+		if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+			return ct_fail(err, "invalid_argument", "unknown destination host \"%s\"", host);
+		a.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+		freeaddrinfo(res);
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ct_fail_errno(err, "socket");
+	int one = 1, size = 1 << 20;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+		ct_fail_errno(err, "connecting to %s", dest);
+		close(fd);
+		return -1;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	if (poll(&p, 1, CONNECT_TIMEOUT_MS) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr) {
+		errno = soerr ? soerr : ETIMEDOUT;
+		ct_fail_errno(err, "connecting to %s port %d", host, port);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, 0);
+	timeouts(fd);
+	return fd;
+}
+
+int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
+		      void *arg, struct ct_err *err)
+{
+	long long t0 = now_ms();
+	memset(r, 0, sizeof(*r));
+	if (config_require(name, err) < 0)
+		return -1;
+	if (container_state(name, NULL) != CT_RUNNING)
+		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	struct source s = { .report = r, .progress = progress, .arg = arg };
+	phase(&s, "connecting");
+	s.sock = connect_to(dest, err);
+	if (s.sock < 0)
+		return -1;
+	int rc = -1;
+	struct hello h = { .version = 1 };
+	memcpy(h.magic, MIG_MAGIC, sizeof(h.magic));
+	snprintf(h.name, sizeof(h.name), "%s", name);
+	uint32_t type;
+	struct ct_err remote;
+	if (send_frame(s.sock, F_HELLO, &h, sizeof(h), NULL, 0) < 0) {
+		ct_fail_errno(err, "talking to %s", dest);
+		goto out;
+	}
+	int n = recv_reply(s.sock, &type, &remote, sizeof(remote), REPLY_TIMEOUT_MS, err);
+	if (n < 0)
+		goto out;
+	if (type != F_ACCEPT) {
+		remote.msg[sizeof(remote.msg) - 1] = 0;
+		ct_fail(err, "failed", "%s refused the container: %s", dest, type == F_ERROR ? remote.msg : "?");
+		goto out;
+	}
+	/* Pre-copy while the container runs, until a round is small or stops shrinking. */
+	for (uint32_t round = 0; round < MIG_MAX_ROUNDS - 1; round++) {
+		char what[32];
+		snprintf(what, sizeof(what), "pre-copy %u", round + 1);
+		phase(&s, what);
+		if (precopy_round(name, &s, err) < 0 || send_frame(s.sock, F_ROUND_END, &round, 4, NULL, 0) < 0) {
+			if (!err->msg[0])
+				ct_fail_errno(err, "sending memory to %s", dest);
+			goto out;
+		}
+		r->round_bytes[round] = s.bytes;
+		r->rounds = round + 1;
+		if (s.bytes < ROUND_ENOUGH || (round > 0 && s.bytes * 10 > r->round_bytes[round - 1] * 8))
+			break;
+	}
+	/* The frozen round: a checkpoint into the socket, held until the destination runs it. */
+	if (send_frame(s.sock, F_IMAGE, NULL, 0, NULL, 0) < 0) {
+		ct_fail_errno(err, "talking to %s", dest);
+		goto out;
+	}
+	struct cr_page_sink sink = { final_run, &s };
+	struct cr_dump_opts o = { .fd = s.sock, .decide = decide, .sink = &sink, .progress = source_progress, .arg = &s };
+	rc = container_dump(name, &o, &r->dump, err);
+	r->final_bytes = r->dump.image_bytes;
+	r->pages_referenced = s.referenced;
+	if (rc < 0)
+		send_frame(s.sock, F_ABORT, NULL, 0, NULL, 0);
+	/* It runs there now: nothing of it stays here (definition, files, log). */
+	if (rc == 0) {
+		phase(&s, "cleaning up");
+		container_destroy(name, true, NULL);
+	}
+out:
+	close(s.sock);
+	free(s.table.slots);
+	r->total_ms = now_ms() - t0;
+	return rc;
+}
+
+/* --- the destination ----------------------------------------------------------------------------- */
+
+struct store {
+	int fd;
+	uint64_t size;
+	struct page_table index;   /* key -> offset + 1 in the store file (as "hash") */
+};
+
+static int store_pages(struct store *st, const struct cr_pages *g, const unsigned char *data, struct ct_err *err)
+{
+	for (uint32_t i = 0; i < g->npages; i++) {
+		struct slot *s = table_find(&st->index, page_key(g->pid, g->addr + i * CR_PAGE), true);
+		if (!s)
+			return ct_fail(err, "failed", "out of memory");
+		uint64_t off = s->hash ? s->hash - 1 : st->size;
+		if (pwrite(st->fd, data + (size_t)i * CR_PAGE, CR_PAGE, (off_t)off) != CR_PAGE)
+			return ct_fail_errno(err, "storing pre-copied memory");
+		if (!s->hash) {
+			s->hash = off + 1;
+			st->size += CR_PAGE;
+		}
+	}
+	return 0;
+}
+
+/* Receives the raw image after F_IMAGE, turning page references into pages, into path. */
+static int receive_image(int sock, struct store *st, const char *path, struct ct_err *err)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return ct_fail_errno(err, "creating %s", path);
+	int rc = -1;
+	unsigned char *buf = NULL;
+	struct cr_header h;
+	if (read_timed(sock, &h, sizeof(h), REPLY_TIMEOUT_MS) < 0 || write_all(out, &h, sizeof(h)) < 0) {
+		ct_fail_errno(err, "receiving the image");
+		goto out;
+	}
+	for (;;) {
+		struct cr_rec rec;
+		if (read_timed(sock, &rec, sizeof(rec), REPLY_TIMEOUT_MS) < 0) {
+			ct_fail_errno(err, "receiving the image");
+			goto out;
+		}
+		if (rec.len > CR_MAX_RECORD) {
+			ct_fail(err, "bad_image", "the migration stream holds a record of %u bytes", rec.len);
+			goto out;
+		}
+		free(buf);
+		buf = malloc((size_t)rec.len + 4);
+		if (!buf || read_timed(sock, buf, (size_t)rec.len + 4, REPLY_TIMEOUT_MS) < 0) {
+			ct_fail_errno(err, "receiving the image");
+			goto out;
+		}
+		if (rec.type == CR_REC_PAGES_REF && rec.len == sizeof(struct cr_pages)) {
+			struct cr_pages g;
+			memcpy(&g, buf, sizeof(g));
+			if (g.npages == 0 || g.npages > CR_MAX_RECORD / CR_PAGE) {
+				ct_fail(err, "bad_image", "a page reference is malformed");
+				goto out;
+			}
+			struct cr_rec full = { CR_REC_PAGES, sizeof(g) + g.npages * CR_PAGE };
+			uint32_t crc = cr_crc32(cr_crc32(0, &full, sizeof(full)), &g, sizeof(g));
+			unsigned char *pages = malloc((size_t)g.npages * CR_PAGE);
+			bool ok = pages != NULL;
+			for (uint32_t i = 0; ok && i < g.npages; i++) {
+				struct slot *s = table_find(&st->index, page_key(g.pid, g.addr + i * CR_PAGE), false);
+				ok = s && pread(st->fd, pages + (size_t)i * CR_PAGE, CR_PAGE, (off_t)(s->hash - 1)) == CR_PAGE;
+			}
+			if (!ok) {
+				free(pages);
+				ct_fail(err, "bad_image", "the image refers to memory the pre-copy did not send");
+				goto out;
+			}
+			crc = cr_crc32(crc, pages, (size_t)g.npages * CR_PAGE);
+			int w = write_all(out, &full, sizeof(full)) < 0 || write_all(out, &g, sizeof(g)) < 0 ||
+				write_all(out, pages, (size_t)g.npages * CR_PAGE) < 0 || write_all(out, &crc, 4) < 0;
+			free(pages);
+			if (w) {
+				ct_fail_errno(err, "writing %s", path);
+				goto out;
+			}
+			continue;
+		}
+		if (write_all(out, &rec, sizeof(rec)) < 0 || write_all(out, buf, (size_t)rec.len + 4) < 0) {
+			ct_fail_errno(err, "writing %s", path);
+			goto out;
+		}
+		if (rec.type == CR_REC_END)
+			break;
+	}
+	rc = 0;
+out:
+	free(buf);
+	if (close(out) < 0 && rc == 0)
+		rc = ct_fail_errno(err, "writing %s", path);
+	return rc;
+}
+
+static void set_frozen(const char *name, bool on)
+{
+	char path[256];
+	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
+	write_file(path, on ? "1" : "0", NULL);
+}
+
+static void __attribute__((noreturn)) serve(int sock)
+{
+	struct ct_err err = { "", "" };
+	struct hello h;
+	uint32_t type;
+	char dir[256] = "", path[320];
+	struct store st = { .fd = -1 };
+	bool restored = false;
+	int n = recv_reply(sock, &type, &h, sizeof(h), REPLY_TIMEOUT_MS, &err);
+	if (n != (int)sizeof(h) || type != F_HELLO || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) || h.version != 1) {
+		ct_fail(&err, "invalid_argument", "not a ctlab migration (or another version)");
+		goto fail;
+	}
+	h.name[CT_NAME_MAX] = 0;
+	if (parse_container_name(h.name, &err) < 0)
+		goto fail;
+	if (config_exists(h.name)) {
+		ct_fail(&err, "exists", "a container named \"%s\" already exists here", h.name);
+		goto fail;
+	}
+	snprintf(dir, sizeof(dir), MIG_DIR "/%s", h.name);
+	remove_tree(dir, NULL);
+	if (mkdir_p(dir, 0700, &err) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/pages", dir);
+	st.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (st.fd < 0) {
+		ct_fail_errno(&err, "creating %s", path);
+		goto fail;
+	}
+	if (send_frame(sock, F_ACCEPT, NULL, 0, NULL, 0) < 0)
+		goto quiet;
+	unsigned char *data = malloc(sizeof(struct cr_pages) + 256 * CR_PAGE);
+	for (;;) {
+		struct frame f;
+		if (!data || read_timed(sock, &f, sizeof(f), REPLY_TIMEOUT_MS) < 0)
+			goto quiet;   /* the source is gone: its copy runs on */
+		if (f.type == F_IMAGE)
+			break;
+		if (f.type == F_ABORT)
+			goto quiet;
+		if (f.len > sizeof(struct cr_pages) + 256 * CR_PAGE || read_timed(sock, data, f.len, REPLY_TIMEOUT_MS) < 0)
+			goto quiet;
+		if (f.type == F_PAGES) {
+			struct cr_pages g;
+			memcpy(&g, data, sizeof(g));
+			if (f.len != sizeof(g) + (uint64_t)g.npages * CR_PAGE || (g.addr & (CR_PAGE - 1))) {
+				ct_fail(&err, "bad_image", "a pre-copy frame is malformed");
+				goto fail;
+			}
+			if (store_pages(&st, &g, data + sizeof(g), &err) < 0)
+				goto fail;
+		}
+	}
+	free(data);
+	snprintf(path, sizeof(path), "%s/" CR_IMAGE_FILE, dir);
+	if (receive_image(sock, &st, path, &err) < 0)
+		goto fail;
+	close(st.fd);
+	st.fd = -1;
+	snprintf(path, sizeof(path), "%s/pages", dir);
+	unlink(path);
+	struct cr_report r;
+	if (container_restore_held(h.name, dir, &r, &err) < 0)
+		goto fail;
+	restored = true;
+	if (send_frame(sock, F_READY, &r, sizeof(r), NULL, 0) < 0)
+		goto quiet;
+	struct ct_err ignored;
+	if (recv_reply(sock, &type, &ignored, sizeof(ignored), COMMIT_TIMEOUT_MS, &err) < 0 || type != F_COMMIT)
+		goto quiet;
+	set_frozen(h.name, false);
+	struct ct_config c;
+	if (config_load(h.name, &c, NULL) == 0 && c.has_ip)
+		hostnet_announce(c.ip, NULL);
+	send_frame(sock, F_DONE, NULL, 0, NULL, 0);
+	remove_tree(dir, NULL);
+	_exit(0);
+fail:
+	send_error(sock, &err);
+quiet:
+	/* Whatever went wrong, the source keeps (or takes back) the container: drop ours. */
+	if (restored)
+		container_destroy(h.name, true, NULL);
+	if (dir[0])
+		remove_tree(dir, NULL);
+	_exit(1);
+}
+
+int migrate_listen(int port)
+{
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 8) < 0) {
+		fprintf(stderr, "ct: listening on port %d: %s\n", port, strerror(errno));
+		return 1;
+	}
+	signal(SIGCHLD, SIG_IGN);   /* children reap themselves */
+	protect_from_oom();
+	for (;;) {
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			fprintf(stderr, "ct: accept: %s\n", strerror(errno));
+			return 1;
+		}
+		int size = 1 << 20;
+		setsockopt(c, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		timeouts(c);
+		pid_t child = fork();
+		if (child == 0) {
+			close(ls);
+			signal(SIGCHLD, SIG_DFL);
+			serve(c);
+		}
+		close(c);
+	}
+}

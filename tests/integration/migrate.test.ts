@@ -1,0 +1,127 @@
+// Live migration between two hosts under Node (`ct migrate` in the guest): a running container goes
+// A -> B -> A and its shell loop never resets nor repeats; when the link drops mid-stream, the
+// destination refuses or fails, exactly one copy runs afterwards, on the source.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from '../../src/common/cluster/Cluster';
+import { ConsoleShell } from '../../src/common/host/ConsoleShell';
+import { LocalNetwork } from '../../src/common/network/LocalNetwork';
+import { createNodeHost } from '../../src/node/nodeHost';
+
+let network: LocalNetwork;
+let cluster: Cluster;
+const shells = new Map<string, ConsoleShell>();
+const ADDR: Record<string, string> = { node1: '10.0.0.1', node2: '10.0.0.2' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function sh(node: string, command: string, allowFail = false): Promise<string> {
+  const { output, exitCode } = await shells.get(node)!.run(command, 90_000);
+  if (exitCode !== 0 && !allowFail) throw new Error(`${node}: "${command}" exited ${exitCode}: ${output}`);
+  return output.trim();
+}
+const run = (node: string, command: string) => shells.get(node)!.run(command, 90_000);
+
+async function waitFor(node: string, command: string, test: (out: string) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = await sh(node, command, true);
+    if (test(out)) return out;
+    if (Date.now() > deadline) throw new Error(`${node}: "${command}" never satisfied: ${out}`);
+    await sleep(300);
+  }
+}
+
+const numbers = (log: string, re: RegExp) => [...log.matchAll(re)].map((m) => Number(m[1]));
+const consecutive = (xs: number[]) => xs.every((x, i) => i === 0 || x === xs[i - 1]! + 1);
+const state = async (node: string, ct: string) =>
+  (await sh(node, `ct status ${ct} 2>&1 | grep -E '^state|no container'`, true)).replace(/\s+/g, ' ');
+
+async function startLoop(node: string, ct: string, ip: string, extra = '') {
+  await sh(node, `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);
+  await sh(node, `ct exec ${ct} -- sh -c "(i=0; while :; do i=\\$((i+1)); echo n=\\$i; sleep 1; done) > /dev/console 2>&1 < /dev/null &"`);
+  if (extra) await sh(node, `ct exec ${ct} -- sh -c '(${extra}) > /dev/null 2>&1 < /dev/null &'`);
+  await waitFor(node, `ct logs ${ct}`, (log) => /n=2\b/.test(log));
+}
+
+async function portOf(node: string) {
+  return (await network.ports()).find((p) => p.name === node)!.id;
+}
+
+beforeAll(async () => {
+  network = new LocalNetwork(new BroadcastChannel(`ctlab-mig-${process.pid}`), { settleMs: 100 });
+  cluster = new Cluster(network, (identity) => {
+    const host = createNodeHost(identity.name);
+    network.attachHost(identity.name, host.nic);
+    return host;
+  });
+  await cluster.addHosts(2);
+  for (const node of cluster.nodes) {
+    expect(node.ready).toBe(true);
+    shells.set(node.name, new ConsoleShell(node.host));
+  }
+}, 180_000);
+
+afterAll(() => {
+  for (const s of shells.values()) s.dispose();
+  cluster?.dispose();
+});
+
+describe('live migration', () => {
+  it('moves a running container A -> B -> A: its counter never resets nor repeats, its address follows it', async () => {
+    await startLoop('node1', 'mv', '10.0.9.10');
+    await sh('node2', 'ct create peer --ip 10.0.9.11/16 && ct start peer');
+    const there = await sh('node1', `ct migrate mv ${ADDR.node2}`);
+    expect(there).toMatch(/migrate mv: \d+ pre-copy rounds .* frozen \d+ ms, total \d+ ms/);
+    expect(await state('node2', 'mv')).toMatch(/running/);
+    expect(await state('node1', 'mv')).toMatch(/no container/); // the source keeps nothing
+    expect((await run('node2', 'ct exec peer -- ping -c 1 -W 3 10.0.9.10')).exitCode).toBe(0);
+    await waitFor('node2', 'ct logs mv', (log) => Math.max(...numbers(log, /^n=(\d+)/gm)) >= 5);
+    await sh('node2', `ct migrate mv ${ADDR.node1}`);
+    expect(await state('node1', 'mv')).toMatch(/running/);
+    expect(await state('node2', 'mv')).toMatch(/no container/);
+    const log = await waitFor('node1', 'ct logs mv', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= 8);
+    const ns = numbers(log, /^n=(\d+)/gm);
+    expect(ns[0]).toBe(1);
+    expect(consecutive(ns)).toBe(true);
+    await sh('node2', 'ct destroy peer --force');
+  }, 180_000);
+
+  it('keeps the container on the source when the link drops mid-stream, and the destination drops its part', async () => {
+    await startLoop('node1', 'lk', '10.0.9.20', 'ctdemo mem 8 2');
+    const port = await portOf('node2');
+    const migration = run('node1', `ct migrate lk ${ADDR.node2}`);
+    await sleep(400);
+    await network.setFault(port, { down: true });
+    const result = await migration;
+    await network.setFault(port, { down: false });
+    expect(result.exitCode).not.toBe(0);
+    expect(await state('node1', 'lk')).toMatch(/running/);
+    const before = Math.max(...numbers(await sh('node1', 'ct logs lk'), /^n=(\d+)/gm));
+    const log = await waitFor('node1', 'ct logs lk', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
+    expect(consecutive(numbers(log, /^n=(\d+)/gm))).toBe(true);
+    // The destination gives up on its own (it hears nothing more) and leaves nothing behind.
+    await waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\blk\b/.test(o), 40_000);
+  }, 120_000);
+
+  it('keeps the container on the source when the destination refuses it or cannot restore it', async () => {
+    await startLoop('node1', 'rf', '10.0.9.30');
+    await sh('node2', 'ct create rf --ip 10.0.9.31/16');
+    let r = await run('node1', `ct migrate rf ${ADDR.node2}`);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/already exists/);
+    expect(await state('node1', 'rf')).toMatch(/running/);
+    await sh('node2', 'ct destroy rf');
+    // Another container there holds its address: the restore fails, the source thaws.
+    await sh('node2', 'ct create clash --ip 10.0.9.30/16');
+    r = await run('node1', `ct migrate rf ${ADDR.node2}`);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/could not restore it: .*IP address already used/);
+    expect(await state('node1', 'rf')).toMatch(/running/);
+    expect(await state('node2', 'rf')).toMatch(/no container/);
+    const before = Math.max(...numbers(await sh('node1', 'ct logs rf'), /^n=(\d+)/gm));
+    await waitFor('node1', 'ct logs rf', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
+    // Nothing listens there: a clear error, nothing changes.
+    r = await run('node1', 'ct migrate rf 10.0.0.99');
+    expect(r.exitCode).not.toBe(0);
+    expect(await state('node1', 'rf')).toMatch(/running/);
+  }, 120_000);
+});
