@@ -321,6 +321,9 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 	rc = cr_task_dump(&t->pt, &t->st, id_base, (uint32_t)scratch, p, err);
 	long ignored;
 	pt_syscall(&t->pt, SYS_munmap, &ignored, NULL, 2, scratch, (long)CR_PAGE);
+	/* Its own registers back at once: should we die now, the kernel lets it go as it was. */
+	if (pt_set_final_regs(&t->pt, &t->pt.regs, err) < 0)
+		rc = -1;
 	if (rc < 0)
 		goto out;
 	rc = -1;

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -212,8 +213,11 @@ static int precopy_round(const char *name, struct source *s, struct ct_err *err)
 		/* A process that is gone by now, or a zombie, has nothing to send. */
 		if (cr_read_status((pid_t)hpid, &st, NULL) < 0 || st.state == 'Z')
 			continue;
-		if (cr_mem_read_maps((pid_t)hpid, st.ns_pid, &areas, &n, err) < 0)
-			return -1;   /* what the final round would refuse: refuse before freezing */
+		if (cr_mem_read_maps((pid_t)hpid, st.ns_pid, &areas, &n, err) < 0) {
+			if (!strcmp(err->code, "unsupported"))
+				return -1;   /* what the final round would refuse: refuse before freezing */
+			continue;            /* it exited meanwhile */
+		}
 		snprintf(mempath, sizeof(mempath), "/proc/%ld/mem", hpid);
 		int mem = open(mempath, O_RDONLY | O_CLOEXEC);
 		int rc = mem < 0 ? 0 : cr_mem_walk((pid_t)hpid, mem, st.ns_pid, areas, n, &sink, NULL, err);
@@ -364,6 +368,8 @@ int container_migrate(const char *name, const char *dest, struct migrate_report 
 	if (container_state(name, NULL) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
 	struct source s = { .report = r, .progress = progress, .arg = arg };
+	/* A destination that hangs up must give us an error, not kill us while we hold the container. */
+	signal(SIGPIPE, SIG_IGN);
 	phase(&s, "connecting");
 	s.sock = connect_to(dest, err);
 	if (s.sock < 0)
@@ -500,6 +506,11 @@ static int receive_image(int sock, struct store *st, const char *path, struct ct
 				goto out;
 			}
 			crc = cr_crc32(crc, pages, (size_t)g.npages * CR_PAGE);
+			/* The store's copy is no longer needed: give its memory back (the guest's disk is RAM). */
+			for (uint32_t i = 0; i < g.npages; i++) {
+				struct slot *s = table_find(&st->index, page_key(g.pid, g.addr + i * CR_PAGE), false);
+				fallocate(st->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(s->hash - 1), CR_PAGE);
+			}
 			int w = write_all(out, &full, sizeof(full)) < 0 || write_all(out, &g, sizeof(g)) < 0 ||
 				write_all(out, pages, (size_t)g.npages * CR_PAGE) < 0 || write_all(out, &crc, 4) < 0;
 			free(pages);
