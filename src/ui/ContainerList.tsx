@@ -128,7 +128,7 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
       )}
       {result && (
         <CrReportView result={result} busy={pending !== undefined} onDownload={() => void download()}
-          onDismiss={() => session.ops.dismissResult(node.name, name)} />
+          onDismiss={() => session.ops.dismissResult(node, name)} />
       )}
       {error && (
         <div className="row-error" role="alert" title={error.code ? `agent error code: ${error.code}` : undefined}>
@@ -159,7 +159,8 @@ function CrReportView({ result, busy, onDownload, onDismiss }: {
         {action === 'checkpoint' && <>, frozen <span data-testid="cr-frozen">{report.frozen_ms} ms</span></>}, total {report.total_ms} ms
       </span>
       {action === 'checkpoint' && <button type="button" disabled={busy} onClick={onDownload}>Download image</button>}
-      <button type="button" className="icon" aria-label="Dismiss the report" onClick={onDismiss}>×</button>
+      <button type="button" className="icon" aria-label="Dismiss the report"
+        title={action === 'checkpoint' ? 'Dismiss (deletes the image from the host)' : 'Dismiss'} onClick={onDismiss}>×</button>
     </div>
   );
 }

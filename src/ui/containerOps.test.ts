@@ -155,6 +155,20 @@ describe('checkpoint and restore', () => {
     expect(ops.errorOf('node1', 'web')).toMatchObject({ action: 'download', message: 'no image "web-0a1b2c3d"', code: 'not_found' });
   });
 
+  it('delete a checkpoint’s image on the host when a new one replaces it or its report is dismissed', async () => {
+    const node = fakeNode([info('web', 'running')]);
+    node.agent.checkpoint.mockResolvedValueOnce({ ...REPORT, image: 'web-00000001' });
+    node.agent.checkpoint.mockResolvedValueOnce({ ...REPORT, image: 'web-00000002' });
+    const ops = new ContainerOps();
+    await ops.checkpoint(node, 'web', { leaveRunning: true });
+    expect(node.agent.deleteImage).not.toHaveBeenCalled();
+    await ops.checkpoint(node, 'web', { leaveRunning: true });
+    expect(node.agent.deleteImage).toHaveBeenCalledWith('web-00000001');
+    ops.dismissResult(node, 'web');
+    expect(node.agent.deleteImage).toHaveBeenLastCalledWith('web-00000002');
+    expect(ops.resultOf('node1', 'web')).toBeUndefined();
+  });
+
   it('keep a failed checkpoint as the row’s error', async () => {
     const node = fakeNode([info('web', 'running')]);
     node.agent.checkpoint.mockRejectedValueOnce(new AgentError('unsupported', 'checkpoint', 'process 3 uses POSIX timers'));

@@ -102,8 +102,13 @@ export class ContainerOps implements Disposable {
     return this.results.get(key(node, name));
   }
 
-  dismissResult(node: string, name: string): void {
-    if (this.results.delete(key(node, name))) this.changeEmitter.fire();
+  /** Forgets a row's report; a checkpoint's image is deleted from its host with it. */
+  dismissResult(node: OpsNode, name: string): void {
+    const result = this.results.get(key(node.name, name));
+    if (!result) return;
+    this.results.delete(key(node.name, name));
+    if (result.action === 'checkpoint') void node.agent.deleteImage(result.report.image).catch(() => undefined);
+    this.changeEmitter.fire();
   }
 
   /** A host-wide failure (a restore from a file that made no container). */
@@ -120,8 +125,11 @@ export class ContainerOps implements Disposable {
     if (this.pendingOf(node.name, name)) return;
     this.begin(node.name, name, 'checkpoint');
     this.errors.delete(key(node.name, name));
+    // A host keeps few images: the row's previous one goes when a new one is made.
+    const previous = this.results.get(key(node.name, name));
     this.results.delete(key(node.name, name));
     try {
+      if (previous?.action === 'checkpoint') await node.agent.deleteImage(previous.report.image).catch(() => undefined);
       const report = await node.agent.checkpoint(name, { leaveRunning: options.leaveRunning, onProgress: (phase) => this.phase(node.name, name, phase) });
       this.results.set(key(node.name, name), { action: 'checkpoint', report });
     } catch (err) {
