@@ -46,7 +46,7 @@ static int64_t worker_request;
 void agent_worker_event(struct jbuf *event)
 {
 	if (worker_pipe >= 0 && jb_done(event)) {
-		/* One write per line: under PIPE_BUF it is atomic, and the reply never interleaves. */
+		/* The worker is its pipe's only writer: its event lines and then its reply arrive in order. */
 		char *line = malloc(event->len + 1);
 		if (line) {
 			memcpy(line, event->data, event->len);
