@@ -1,14 +1,27 @@
 import { useState } from 'react';
 import type { ContainerInfo } from '../common/agent/protocol';
 import type { ClusterNode } from '../common/cluster/Cluster';
-import type { ContainerAction, RowAction } from './containerOps';
+import type { ContainerAction, CrResult, RowAction } from './containerOps';
 import { ContainerGraphs } from './ContainerGraphs';
 import type { PanelSession } from './session';
-import { containerFigures, formatLimit } from './stats';
+import { containerFigures, formatBytes, formatLimit } from './stats';
 
 const UNDER_WAY: Record<ContainerAction, string> = {
   create: 'creating…', start: 'starting…', stop: 'stopping…', restart: 'restarting…', destroy: 'destroying…',
+  checkpoint: 'checkpointing…', restore: 'restoring…', download: 'downloading…',
 };
+
+/** Saves bytes as a file through the browser's download. */
+function saveFile(name: string, bytes: Uint8Array): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
 
 /** The containers of one host, each with its actions, errors and graphs. */
 export function ContainerList({ session, node, onOpenTerminal }: {
@@ -27,15 +40,19 @@ export function ContainerList({ session, node, onOpenTerminal }: {
       {node.containers.map((info) => (
         <ContainerRow key={info.name} session={session} node={node} info={info} onOpenTerminal={onOpenTerminal} />
       ))}
-      {creating.map((name) => (
-        <div key={name} className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state="creating" data-busy="create">
-          <div className="ct-main">
-            <span className="ct-name">{name}</span>
-            <span className="state">new</span>
-            <span className="busy" role="status"><span className="spinner" /> creating…</span>
+      {creating.map((name) => {
+        const pending = session.ops.pendingOf(node.name, name);
+        const action = pending?.action ?? 'create';
+        return (
+          <div key={name} className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state="creating" data-busy={action}>
+            <div className="ct-main">
+              <span className="ct-name">{name}</span>
+              <span className="state">new</span>
+              <span className="busy" role="status"><span className="spinner" /> {UNDER_WAY[action]}{pending?.phase && ` (${pending.phase})`}</span>
+            </div>
           </div>
-        </div>
-      ))}
+        );
+      })}
     </div>
   );
 }
@@ -47,13 +64,24 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
   onOpenTerminal: (name: string) => void;
 }) {
   const [confirming, setConfirming] = useState(false);
+  const [checkpointing, setCheckpointing] = useState(false);
+  const [leaveRunning, setLeaveRunning] = useState(false);
   const { name, state } = info;
   const pending = session.ops.pendingOf(node.name, name);
   const error = session.ops.errorOf(node.name, name);
+  const result = session.ops.resultOf(node.name, name);
   const figures = containerFigures(node.stats.get(name), info.cpus);
   const running = state === 'running';
   const busy = pending !== undefined || !node.ready;
   const run = (action: RowAction) => void session.ops.run(node, name, action);
+  const checkpoint = () => {
+    setCheckpointing(false);
+    void session.ops.checkpoint(node, name, { leaveRunning });
+  };
+  const download = async () => {
+    const file = await session.ops.download(node, name);
+    if (file) saveFile(file.name, file.bytes);
+  };
   return (
     <div className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state={state}
       data-busy={pending?.action}>
@@ -69,11 +97,16 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
         </span>
       </div>
       <div className="ct-actions">
-        {pending && <span className="busy" role="status"><span className="spinner" /> {UNDER_WAY[pending.action]}</span>}
+        {pending && (
+          <span className="busy" role="status" data-phase={pending.phase}>
+            <span className="spinner" /> {UNDER_WAY[pending.action]}{pending.phase && ` (${pending.phase})`}
+          </span>
+        )}
         <button type="button" disabled={busy || running} onClick={() => run('start')}>Start</button>
         <button type="button" disabled={busy || !running} onClick={() => run('stop')}>Stop</button>
         <button type="button" disabled={busy || !running} onClick={() => run('restart')}>Restart</button>
         <button type="button" disabled={busy || !running} onClick={() => onOpenTerminal(name)}>Terminal</button>
+        <button type="button" disabled={busy || !running || checkpointing} onClick={() => setCheckpointing(true)}>Checkpoint</button>
         <button type="button" className="danger" disabled={busy || confirming} onClick={() => setConfirming(true)}>Destroy</button>
       </div>
       {confirming && (
@@ -85,6 +118,18 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
           <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
         </div>
       )}
+      {checkpointing && (
+        <div className="confirm neutral" role="dialog" aria-label={`Checkpoint ${name}`}>
+          <span>Checkpoint <b>{name}</b> into an image on {node.name}.</span>
+          <label><input type="checkbox" checked={leaveRunning} onChange={(e) => setLeaveRunning(e.target.checked)} /> leave it running</label>
+          <button type="button" className="primary" disabled={busy || !running} onClick={checkpoint}>Checkpoint now</button>
+          <button type="button" onClick={() => setCheckpointing(false)}>Cancel</button>
+        </div>
+      )}
+      {result && (
+        <CrReportView result={result} busy={pending !== undefined} onDownload={() => void download()}
+          onDismiss={() => session.ops.dismissResult(node, name)} />
+      )}
       {error && (
         <div className="row-error" role="alert" title={error.code ? `agent error code: ${error.code}` : undefined}>
           <span><b>{error.action} failed:</b> {error.message}</span>
@@ -92,6 +137,30 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
         </div>
       )}
       {figures ? <ContainerGraphs figures={figures} /> : running && <p className="muted graphs-wait">waiting for the first stats…</p>}
+    </div>
+  );
+}
+
+/** The figures of a container's last checkpoint or restore, and its image for download. */
+function CrReportView({ result, busy, onDownload, onDismiss }: {
+  result: CrResult;
+  busy: boolean;
+  onDownload: () => void;
+  onDismiss: () => void;
+}) {
+  const { action, report } = result;
+  return (
+    <div className="cr-report" role="status" data-testid="cr-report" data-action={action} data-image={report.image}>
+      <span>
+        <b>{action === 'checkpoint' ? 'Checkpointed' : 'Restored'}:</b>{' '}
+        <span data-testid="cr-processes">{report.processes} process{report.processes === 1 ? '' : 'es'}</span>,{' '}
+        {formatBytes(report.pages * 4096)} of memory, {formatBytes(report.fs_bytes)} of files, image{' '}
+        <span data-testid="cr-image-size">{formatBytes(report.image_bytes)}</span>
+        {action === 'checkpoint' && <>, frozen <span data-testid="cr-frozen">{report.frozen_ms} ms</span></>}, total {report.total_ms} ms
+      </span>
+      {action === 'checkpoint' && <button type="button" disabled={busy} onClick={onDownload}>Download image</button>}
+      <button type="button" className="icon" aria-label="Dismiss the report"
+        title={action === 'checkpoint' ? 'Dismiss (deletes the image from the host)' : 'Dismiss'} onClick={onDismiss}>×</button>
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { BootProgressBar } from './BootProgressBar';
 import { ContainerList } from './ContainerList';
 import { ContainerTerminalView } from './ContainerTerminalView';
 import { CreateContainerDialog } from './CreateContainerDialog';
+import { RestoreFromFile } from './RestoreFromFile';
 import type { PanelSession } from './session';
 import { TerminalView } from './TerminalView';
 
@@ -17,6 +18,7 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
   const running = state === 'running';
   // Container actions wait for host_configure too, not only for the boot.
   const ready = node.ready;
+  const hostError = session.ops.hostErrorOf(node.name);
   // A terminal outlives its container only until the container is gone from the list.
   const open = terminals.filter((name) => node.containers.some((c) => c.name === name));
   const openTerminal = (name: string) => setTerminals((list) => (list.includes(name) ? list : [...list, name]));
@@ -51,8 +53,15 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
       <div className="containers">
         <div className="section-head">
           <h3>Containers <span className="muted">({node.containers.length})</span></h3>
+          <RestoreFromFile session={session} node={node} />
           <button type="button" className="primary" disabled={!ready} onClick={() => setDialog(true)}>New container</button>
         </div>
+        {hostError && (
+          <div className="row-error" role="alert" data-testid="host-error" title={hostError.code ? `agent error code: ${hostError.code}` : undefined}>
+            <span><b>{hostError.action} failed:</b> {hostError.message}</span>
+            <button type="button" className="icon" aria-label="Dismiss the error" onClick={() => session.ops.dismissHostError(node.name)}>×</button>
+          </div>
+        )}
         <ContainerList session={session} node={node} onOpenTerminal={openTerminal} />
       </div>
 

@@ -1,11 +1,11 @@
 // The panel's container actions over the cluster layer: which rows have an action under way, and
 // the errors to show on them. Plain TypeScript (containerOps.test.ts drives it with fakes).
 import { AgentError } from '../common/agent/AgentClient';
-import type { ContainerInfo, CreateArgs } from '../common/agent/protocol';
+import type { ContainerInfo, CreateArgs, CrReport, RestoreReport } from '../common/agent/protocol';
 import { Emitter, type Disposable } from '../common/util/Emitter';
 
-export type ContainerAction = 'create' | 'start' | 'stop' | 'restart' | 'destroy';
-export type RowAction = Exclude<ContainerAction, 'create'>;
+export type ContainerAction = 'create' | 'start' | 'stop' | 'restart' | 'destroy' | 'checkpoint' | 'restore' | 'download';
+export type RowAction = 'start' | 'stop' | 'restart' | 'destroy';
 
 /** What ContainerOps needs of a ClusterNode. */
 export interface OpsNode {
@@ -16,6 +16,11 @@ export interface OpsNode {
     stop(name: string): Promise<unknown>;
     restart(name: string): Promise<unknown>;
     destroy(name: string, options: { force?: boolean }): Promise<void>;
+    checkpoint(name: string, options: { leaveRunning?: boolean; onProgress?: (phase: string) => void }): Promise<CrReport>;
+    restore(name: string, imageId: string, options: { onProgress?: (phase: string) => void }): Promise<RestoreReport>;
+    downloadImage(imageId: string): Promise<Uint8Array>;
+    uploadImage(bytes: Uint8Array): Promise<string>;
+    deleteImage(imageId: string): Promise<void>;
   };
   refresh(): Promise<void>;
 }
@@ -30,6 +35,20 @@ export interface PendingAction {
   action: ContainerAction;
   /** Date.now() when it began. */
   since: number;
+  /** The agent's latest phase of a checkpoint or restore ("freezing", "memory", ...). */
+  phase?: string;
+}
+
+/** The last checkpoint or restore of a container, for its row. */
+export interface CrResult {
+  action: 'checkpoint' | 'restore';
+  report: CrReport;
+}
+
+/** The bytes of a downloaded image and the file name to save them under. */
+export interface ImageFile {
+  name: string;
+  bytes: Uint8Array;
 }
 
 export interface RowError {
@@ -52,6 +71,8 @@ export class ContainerOps implements Disposable {
   private readonly pending = new Map<string, PendingAction>();
   private readonly creating = new Map<string, Set<string>>();
   private readonly errors = new Map<string, RowError>();
+  private readonly results = new Map<string, CrResult>();
+  private readonly hostErrors = new Map<string, RowError>();
   private readonly changeEmitter = new Emitter<void>();
   /** An action began or ended, or an error was set or dismissed. */
   readonly onChange = this.changeEmitter.event;
@@ -74,6 +95,96 @@ export class ContainerOps implements Disposable {
 
   dismissError(node: string, name: string): void {
     if (this.errors.delete(key(node, name))) this.changeEmitter.fire();
+  }
+
+  /** The last checkpoint or restore of a container, while its row shows it. */
+  resultOf(node: string, name: string): CrResult | undefined {
+    return this.results.get(key(node, name));
+  }
+
+  /** Forgets a row's report; a checkpoint's image is deleted from its host with it. */
+  dismissResult(node: OpsNode, name: string): void {
+    const result = this.results.get(key(node.name, name));
+    if (!result) return;
+    this.results.delete(key(node.name, name));
+    if (result.action === 'checkpoint') void node.agent.deleteImage(result.report.image).catch(() => undefined);
+    this.changeEmitter.fire();
+  }
+
+  /** A host-wide failure (a restore from a file that made no container). */
+  hostErrorOf(node: string): RowError | undefined {
+    return this.hostErrors.get(node);
+  }
+
+  dismissHostError(node: string): void {
+    if (this.hostErrors.delete(node)) this.changeEmitter.fire();
+  }
+
+  /** Checkpoints a running container into an image on its host; the report lands on its row. */
+  async checkpoint(node: OpsNode, name: string, options: { leaveRunning?: boolean } = {}): Promise<void> {
+    if (this.pendingOf(node.name, name)) return;
+    this.begin(node.name, name, 'checkpoint');
+    this.errors.delete(key(node.name, name));
+    // A host keeps few images: the row's previous one goes when a new one is made.
+    const previous = this.results.get(key(node.name, name));
+    this.results.delete(key(node.name, name));
+    try {
+      if (previous?.action === 'checkpoint') await node.agent.deleteImage(previous.report.image).catch(() => undefined);
+      const report = await node.agent.checkpoint(name, { leaveRunning: options.leaveRunning, onProgress: (phase) => this.phase(node.name, name, phase) });
+      this.results.set(key(node.name, name), { action: 'checkpoint', report });
+    } catch (err) {
+      this.fail(node.name, name, 'checkpoint', err);
+    } finally {
+      await node.refresh();
+      this.end(node.name, name);
+    }
+  }
+
+  /** The image of a container's last checkpoint as a file, `<container>.ctimg`; undefined on failure (the row's error says why). */
+  async download(node: OpsNode, name: string): Promise<ImageFile | undefined> {
+    const result = this.resultOf(node.name, name);
+    if (!result || this.pendingOf(node.name, name)) return undefined;
+    this.begin(node.name, name, 'download');
+    try {
+      return { name: `${name}.ctimg`, bytes: await node.agent.downloadImage(result.report.image) };
+    } catch (err) {
+      this.fail(node.name, name, 'download', err);
+      return undefined;
+    } finally {
+      this.end(node.name, name);
+    }
+  }
+
+  /**
+   * Uploads an image file to a host and restores it as container `name` there (the uploaded copy
+   * is deleted afterwards either way). A failure becomes the host's error: no row may exist.
+   */
+  async restoreFile(node: OpsNode, name: string, bytes: Uint8Array): Promise<boolean> {
+    if (this.pendingOf(node.name, name)) return false;
+    const names = this.creating.get(node.name) ?? new Set<string>();
+    this.creating.set(node.name, names);
+    names.add(name);
+    this.hostErrors.delete(node.name);
+    this.errors.delete(key(node.name, name));
+    this.begin(node.name, name, 'restore');
+    let image: string | undefined;
+    try {
+      this.phase(node.name, name, 'uploading');
+      image = await node.agent.uploadImage(bytes);
+      const report = await node.agent.restore(name, image, { onProgress: (phase) => this.phase(node.name, name, phase) });
+      this.results.set(key(node.name, name), { action: 'restore', report });
+      return true;
+    } catch (err) {
+      const error: RowError = { action: 'restore', message: `${name}: ${errorMessage(err)}` };
+      if (err instanceof AgentError) error.code = err.code;
+      this.hostErrors.set(node.name, error);
+      return false;
+    } finally {
+      if (image) await node.agent.deleteImage(image).catch(() => undefined);
+      names.delete(name);
+      await node.refresh();
+      this.end(node.name, name);
+    }
   }
 
   /**
@@ -134,6 +245,13 @@ export class ContainerOps implements Disposable {
 
   private begin(node: string, name: string, action: ContainerAction): void {
     this.pending.set(key(node, name), { action, since: this.now() });
+    this.changeEmitter.fire();
+  }
+
+  private phase(node: string, name: string, phase: string): void {
+    const pending = this.pending.get(key(node, name));
+    if (!pending) return;
+    this.pending.set(key(node, name), { ...pending, phase });
     this.changeEmitter.fire();
   }
 

@@ -39,6 +39,30 @@ struct worker {
 };
 static struct worker workers[MAX_WORKERS];
 
+/* Set in a forked worker: its pipe to the agent and the request it serves. */
+static int worker_pipe = -1;
+static int64_t worker_request;
+
+void agent_worker_event(struct jbuf *event)
+{
+	if (worker_pipe >= 0 && jb_done(event)) {
+		/* The worker is its pipe's only writer: its event lines and then its reply arrive in order. */
+		char *line = malloc(event->len + 1);
+		if (line) {
+			memcpy(line, event->data, event->len);
+			line[event->len] = '\n';
+			write_all(worker_pipe, line, event->len + 1);
+			free(line);
+		}
+	}
+	jb_free(event);
+}
+
+long long agent_worker_request(void)
+{
+	return worker_request;
+}
+
 static void send_line(struct jbuf *b)
 {
 	if (jb_done(b)) {
@@ -148,6 +172,8 @@ static void start_worker(const struct agent_op *op, int64_t id, const struct jso
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		worker_pipe = p[1];
+		worker_request = id;
 		run_op(op, id, args, &out);
 		if (out.data)
 			write_all(p[1], out.data, out.len);
@@ -175,6 +201,20 @@ static void finish_worker(struct worker *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* A worker writes event lines, each ending in '\n', then its reply without one: lines are
+ * forwarded as they complete, what is left at the end is the reply. */
+static void forward_worker_lines(struct worker *w)
+{
+	char *nl;
+	while (w->len > 0 && (nl = memchr(w->buf, '\n', w->len))) {
+		size_t line = (size_t)(nl - w->buf) + 1;
+		write_all(port_fd, w->buf, line);
+		memmove(w->buf, w->buf + line, w->len - line);
+		w->len -= line;
+		w->buf[w->len] = 0;
+	}
+}
+
 static void read_worker(struct worker *w)
 {
 	char buf[65536];
@@ -186,6 +226,7 @@ static void read_worker(struct worker *w)
 			memcpy(w->buf + w->len, buf, n);
 			w->len += n;
 			w->buf[w->len] = 0;
+			forward_worker_lines(w);
 		}
 		return;
 	}

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -7,12 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "agent.h"
 #include "agent_ops.h"
 #include "base64.h"
 #include "cgroup.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "console.h"
 #include "container.h"
@@ -533,6 +539,349 @@ static int op_host_configure(const struct json *args, struct jbuf *b, struct ct_
 	return 0;
 }
 
+/* --- checkpoint images: made by checkpoint, moved in chunks, consumed by restore ---------------- */
+
+/* Each image is IMAGES_DIR/<id>/ct.img. Ids are the agent's own: lowercase, digits, '-', '_'. */
+#define IMAGES_DIR "/var/lib/ct-images"
+#define IMAGE_ID_MAX 48
+#define IMAGE_MAX_BYTES (64LL << 20)
+#define IMAGE_CHUNK_MAX (48 << 10)
+#define IMAGES_MAX 8
+
+static int valid_image_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > IMAGE_ID_MAX || !(islower((unsigned char)id[0]) || isdigit((unsigned char)id[0])))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)id[i]) && !isdigit((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+			return 0;
+	return 1;
+}
+
+static void image_path(const char *id, const char *file, char *out, size_t size)
+{
+	if (file)
+		snprintf(out, size, IMAGES_DIR "/%.48s/%.16s", id, file);
+	else
+		snprintf(out, size, IMAGES_DIR "/%.48s", id);
+}
+
+/* The "image" field: a well-formed id of an image that exists. */
+static int arg_image(const struct json *args, const char **id, struct ct_err *err)
+{
+	if (arg_string(args, "image", true, id, err) < 0)
+		return -1;
+	if (!valid_image_id(*id))
+		return ct_fail(err, "invalid_argument", "invalid image id \"%.40s\": use 1-%d of a-z, 0-9, '-' and '_'",
+			       *id, IMAGE_ID_MAX);
+	char path[256];
+	struct stat st;
+	image_path(*id, NULL, path, sizeof(path));
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ct_fail(err, "not_found", "no image \"%s\"", *id);
+	return 0;
+}
+
+static int count_images(void)
+{
+	DIR *d = opendir(IMAGES_DIR);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (valid_image_id(e->d_name))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Makes IMAGES_DIR/<prefix>-<8 hex digits>/ and writes its id to id. */
+static int new_image(const char *prefix, char id[IMAGE_ID_MAX + 1], struct ct_err *err)
+{
+	if (mkdir_p(IMAGES_DIR, 0700, err) < 0)
+		return -1;
+	if (count_images() >= IMAGES_MAX)
+		return ct_fail(err, "failed", "the host keeps at most %d images: delete one first", IMAGES_MAX);
+	for (int attempt = 0; attempt < 8; attempt++) {
+		uint32_t r = 0;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint32_t)now_ms() * 2654435761u + (uint32_t)getpid() + (uint32_t)attempt;
+		snprintf(id, IMAGE_ID_MAX + 1, "%.32s-%08x", prefix, r);
+		char path[256];
+		image_path(id, NULL, path, sizeof(path));
+		if (mkdir(path, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return ct_fail_errno(err, "creating %s", path);
+	}
+	return ct_fail(err, "failed", "could not pick a free image id");
+}
+
+static void delete_image(const char *id)
+{
+	char path[256];
+	image_path(id, NULL, path, sizeof(path));
+	remove_tree(path, NULL);
+}
+
+struct progress_ctx {
+	const char *op;
+	const char *name;
+};
+
+static void send_progress(const char *phase, void *arg)
+{
+	const struct progress_ctx *p = arg;
+	struct jbuf b;
+	jb_init(&b);
+	jb_obj_begin(&b);
+	jb_key(&b, "event"); jb_str(&b, "progress");
+	jb_key(&b, "request"); jb_int(&b, agent_worker_request());
+	jb_key(&b, "op"); jb_str(&b, p->op);
+	jb_key(&b, "name"); jb_str(&b, p->name);
+	jb_key(&b, "phase"); jb_str(&b, phase);
+	jb_obj_end(&b);
+	agent_worker_event(&b);
+}
+
+static void report_cr(struct jbuf *b, const char *image, const char *name, const struct cr_report *r)
+{
+	jb_key(b, "image"); jb_str(b, image);
+	jb_key(b, "name"); jb_str(b, name);
+	jb_key(b, "processes"); jb_int(b, r->processes);
+	jb_key(b, "pages"); jb_int(b, (int64_t)r->pages);
+	jb_key(b, "fs_bytes"); jb_int(b, (int64_t)r->fs_bytes);
+	jb_key(b, "image_bytes"); jb_int(b, (int64_t)r->image_bytes);
+	jb_key(b, "frozen_ms"); jb_int(b, r->frozen_ms);
+	jb_key(b, "total_ms"); jb_int(b, r->total_ms);
+}
+
+static int op_checkpoint(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	bool leave_running = false;
+	char id[IMAGE_ID_MAX + 1], dir[256], file[256];
+	if (arg_name(args, &name, err) < 0)
+		return -1;
+	const struct json *v = json_get(args, "leave_running");
+	if (v && !json_as_bool(v, &leave_running))
+		return ct_fail(err, "bad_request", "field \"leave_running\" must be a boolean");
+	if (config_require(name, err) < 0)
+		return -1;
+	if (container_state(name, NULL) != CT_RUNNING)
+		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	if (new_image(name, id, err) < 0)
+		return -1;
+	image_path(id, NULL, dir, sizeof(dir));
+	image_path(id, CR_IMAGE_FILE, file, sizeof(file));
+	struct cr_report r;
+	struct progress_ctx ctx = { "checkpoint", name };
+	if (container_checkpoint(name, dir, leave_running, &r, send_progress, &ctx, err) < 0) {
+		delete_image(id);
+		return -1;
+	}
+	struct stat st;
+	if (stat(file, &st) == 0)
+		r.image_bytes = (uint64_t)st.st_size;
+	jb_obj_begin(b);
+	report_cr(b, id, name, &r);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int op_restore(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name, *id;
+	char dir[256];
+	if (arg_name(args, &name, err) < 0 || arg_image(args, &id, err) < 0)
+		return -1;
+	image_path(id, NULL, dir, sizeof(dir));
+	struct cr_report r;
+	struct progress_ctx ctx = { "restore", name };
+	if (container_restore(name, dir, &r, send_progress, &ctx, err) < 0)
+		return -1;
+	struct ct_config c;
+	if (config_load(name, &c, err) < 0)
+		return -1;
+	jb_obj_begin(b);
+	report_cr(b, id, name, &r);
+	jb_key(b, "container");
+	report_info(b, &c);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int op_image_create(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	(void)args;
+	char id[IMAGE_ID_MAX + 1], file[256];
+	if (new_image("upload", id, err) < 0)
+		return -1;
+	image_path(id, CR_IMAGE_FILE, file, sizeof(file));
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ct_fail_errno(err, "creating %s", file);
+		delete_image(id);
+		return -1;
+	}
+	close(fd);
+	jb_obj_begin(b);
+	jb_key(b, "image"); jb_str(b, id);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int arg_offset(const struct json *args, int64_t *offset, struct ct_err *err)
+{
+	const struct json *v = json_get(args, "offset");
+	if (!v)
+		return ct_fail(err, "bad_request", "missing field \"offset\"");
+	if (!json_as_int64(v, offset))
+		return ct_fail(err, "bad_request", "field \"offset\" must be an integer");
+	if (*offset < 0 || *offset > IMAGE_MAX_BYTES)
+		return ct_fail(err, "invalid_argument", "field \"offset\" must be from 0 to %lld", IMAGE_MAX_BYTES);
+	return 0;
+}
+
+static int open_image_file(const char *id, int flags, struct ct_err *err)
+{
+	char file[256];
+	image_path(id, CR_IMAGE_FILE, file, sizeof(file));
+	int fd = open(file, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return ct_fail(err, "not_found", "image \"%s\" has no file yet", id);
+	if (fd < 0)
+		return ct_fail_errno(err, "opening %s", file);
+	return fd;
+}
+
+static int op_image_write(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *id, *data;
+	size_t len;
+	int64_t offset;
+	if (arg_image(args, &id, err) < 0 || arg_offset(args, &offset, err) < 0)
+		return -1;
+	if (!json_get_string(args, "data", &data, &len))
+		return ct_fail(err, "bad_request", "field \"data\" must be a base64 string");
+	if (b64_decoded_max(len) > IMAGE_CHUNK_MAX + 2)
+		return ct_fail(err, "invalid_argument", "field \"data\" holds more than %d bytes", IMAGE_CHUNK_MAX);
+	char *bytes = malloc(b64_decoded_max(len) + 1);
+	ssize_t n = bytes ? b64_decode(bytes, data, len) : -1;
+	if (n < 0) {
+		free(bytes);
+		return ct_fail(err, "bad_request", "field \"data\" is not valid base64");
+	}
+	if (n > IMAGE_CHUNK_MAX || offset + n > IMAGE_MAX_BYTES) {
+		free(bytes);
+		return ct_fail(err, "invalid_argument", n > IMAGE_CHUNK_MAX
+			       ? "field \"data\" holds more than 48 KiB" : "an image may hold at most 64 MiB");
+	}
+	int fd CLEANUP_FD = open_image_file(id, O_WRONLY, err);
+	if (fd < 0) {
+		free(bytes);
+		return -1;
+	}
+	for (ssize_t done = 0; done < n;) {
+		ssize_t w = pwrite(fd, bytes + done, (size_t)(n - done), (off_t)(offset + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			free(bytes);
+			return ct_fail_errno(err, "writing image \"%s\"", id);
+		}
+		done += w;
+	}
+	free(bytes);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ct_fail_errno(err, "examining image \"%s\"", id);
+	jb_obj_begin(b);
+	jb_key(b, "size"); jb_int(b, (int64_t)st.st_size);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int op_image_read(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *id;
+	int64_t offset, length;
+	bool given = false;
+	if (arg_image(args, &id, err) < 0 || arg_offset(args, &offset, err) < 0)
+		return -1;
+	if (!json_get(args, "length"))
+		return ct_fail(err, "bad_request", "missing field \"length\"");
+	if (arg_limit(args, "length", 1, IMAGE_CHUNK_MAX, &given, &length, err) < 0)
+		return -1;
+	if (length < 0)
+		return ct_fail(err, "bad_request", "field \"length\" must be an integer");
+	int fd CLEANUP_FD = open_image_file(id, O_RDONLY, err);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return ct_fail_errno(err, "examining image \"%s\"", id);
+	static char buf[IMAGE_CHUNK_MAX];
+	ssize_t n = 0;
+	while (n < length) {
+		ssize_t r = pread(fd, buf + n, (size_t)(length - n), (off_t)(offset + n));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ct_fail_errno(err, "reading image \"%s\"", id);
+		if (r == 0)
+			break;
+		n += r;
+	}
+	jb_obj_begin(b);
+	jb_key(b, "data"); jb_b64(b, buf, (size_t)n);
+	jb_key(b, "size"); jb_int(b, (int64_t)st.st_size);
+	jb_obj_end(b);
+	return 0;
+}
+
+static int op_image_delete(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *id;
+	if (arg_image(args, &id, err) < 0)
+		return -1;
+	delete_image(id);
+	empty(b);
+	return 0;
+}
+
+static int op_image_list(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	(void)args; (void)err;
+	jb_obj_begin(b);
+	jb_key(b, "images");
+	jb_arr_begin(b);
+	DIR *d = opendir(IMAGES_DIR);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!valid_image_id(e->d_name))
+			continue;
+		char file[256];
+		struct stat st;
+		image_path(e->d_name, CR_IMAGE_FILE, file, sizeof(file));
+		jb_obj_begin(b);
+		jb_key(b, "image"); jb_str(b, e->d_name);
+		jb_key(b, "size");
+		if (lstat(file, &st) == 0)
+			jb_int(b, (int64_t)st.st_size);
+		else
+			jb_null(b);   /* a checkpoint still writing it */
+		jb_obj_end(b);
+	}
+	if (d)
+		closedir(d);
+	jb_arr_end(b);
+	jb_obj_end(b);
+	return 0;
+}
+
 static const struct agent_op ops[] = {
 	{ "ping", false, op_ping }, { "create", false, op_create }, { "start", true, op_start },
 	{ "stop", true, op_stop }, { "kill", false, op_kill }, { "restart", true, op_restart },
@@ -541,6 +890,10 @@ static const struct agent_op ops[] = {
 	{ "exec", true, op_exec }, { "tty_open", false, op_tty_open }, { "tty_input", false, op_tty_input },
 	{ "tty_resize", false, op_tty_resize }, { "tty_close", false, op_tty_close },
 	{ "host_configure", false, op_host_configure },
+	{ "checkpoint", true, op_checkpoint }, { "restore", true, op_restore },
+	{ "image_create", false, op_image_create }, { "image_write", false, op_image_write },
+	{ "image_read", false, op_image_read }, { "image_delete", false, op_image_delete },
+	{ "image_list", false, op_image_list },
 };
 
 const struct agent_op *agent_find_op(const char *name)

@@ -500,3 +500,117 @@ describe('hostAgentChannel', () => {
     await ping;
   });
 });
+
+describe('AgentClient checkpoint images', () => {
+  const REPORT = { image: 'web-0a1b2c3d', name: 'web', processes: 3, pages: 100, fs_bytes: 12, image_bytes: 5000, frozen_ms: 80, total_ms: 120 };
+
+  /** Bytes that start like an image: the magic, then anything. */
+  function imageBytes(length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    for (let i = 0; i < length; i++) bytes[i] = (i * 7) & 0xff;
+    bytes.set(encoder.encode('CTLABCR\0'));
+    return bytes;
+  }
+
+  it('checkpoints with leave_running and routes progress events to the call', async () => {
+    const { guest, client } = setup();
+    const phases: string[] = [];
+    const all: string[] = [];
+    client.onProgress((e) => all.push(`${e.request}:${e.phase}`));
+    const done = client.checkpoint('web', { leaveRunning: true, onProgress: (p) => phases.push(p) });
+    const request = guest.last('checkpoint');
+    expect(request.args).toEqual({ name: 'web', leave_running: true });
+    guest.sendMessages(
+      { event: 'progress', request: request.id, op: 'checkpoint', name: 'web', phase: 'freezing' },
+      { event: 'progress', request: 999, op: 'checkpoint', name: 'other', phase: 'memory' },
+      { event: 'progress', request: request.id, op: 'checkpoint', name: 'web', phase: 'memory' },
+    );
+    guest.reply(request, REPORT);
+    expect(await done).toEqual(REPORT);
+    expect(phases).toEqual(['freezing', 'memory']);
+    expect(all).toEqual([`${request.id}:freezing`, '999:memory', `${request.id}:memory`]);
+  });
+
+  it('restores and checks the report', async () => {
+    const { guest, client } = setup();
+    const done = client.restore('web', 'upload-12345678');
+    expect(guest.last('restore').args).toEqual({ name: 'web', image: 'upload-12345678' });
+    guest.reply(guest.requests.at(-1)!, { ...REPORT, container: INFO });
+    expect((await done).container).toEqual(INFO);
+
+    const bad = client.restore('web', 'x');
+    guest.reply(guest.requests.at(-1)!, REPORT); // no container
+    expect((await rejection(bad)).code).toBe('bad_reply');
+  });
+
+  it.each(['../etc', '', 'A', 'a/b', '-x', 'x'.repeat(49), 'a b'])('refuses the image id %j without asking the agent', async (id) => {
+    const { guest, client } = setup();
+    for (const call of [() => client.restore('web', id), () => client.downloadImage(id), () => client.deleteImage(id)]) {
+      expect((await rejection(call())).code).toBe('invalid_argument');
+    }
+    expect(guest.requests).toEqual([]);
+  });
+
+  it('downloads an image in chunks until it has its size', async () => {
+    const { guest, client } = setup();
+    const image = imageBytes(100_000);
+    const progress: number[] = [];
+    const done = client.downloadImage('web-0a1b2c3d', { onProgress: (n) => progress.push(n) });
+    for (let offset = 0; offset < image.length; offset += 48 * 1024) {
+      await vi.waitFor(() => expect(guest.requests.length).toBeGreaterThan(offset / (48 * 1024)));
+      const request = guest.last('image_read');
+      expect(request.args).toEqual({ image: 'web-0a1b2c3d', offset, length: 48 * 1024 });
+      guest.reply(request, { data: encodeBase64(image.subarray(offset, offset + 48 * 1024)), size: image.length });
+    }
+    expect(await done).toEqual(image);
+    expect(progress).toEqual([49152, 98304, 100000]);
+  });
+
+  it('fails a download whose image ends early', async () => {
+    const { guest, client } = setup();
+    const done = client.downloadImage('web-0a1b2c3d');
+    guest.reply(guest.last('image_read'), { data: encodeBase64(imageBytes(10)), size: 20 });
+    await vi.waitFor(() => expect(guest.requests).toHaveLength(2));
+    guest.reply(guest.last('image_read'), { data: '', size: 20 });
+    expect((await rejection(done)).message).toMatch(/ended at 10 of 20 bytes/);
+  });
+
+  it('uploads in chunks that fit the line limit', async () => {
+    const { guest, client } = setup();
+    const image = imageBytes(100_000);
+    const done = client.uploadImage(image);
+    guest.reply(guest.last('image_create'), { image: 'upload-00000001' });
+    const received = new Uint8Array(image.length);
+    let size = 0;
+    while (size < image.length) {
+      await vi.waitFor(() => expect(guest.requests.at(-1)?.op === 'image_write' && (guest.requests.at(-1)!.args as { offset: number }).offset === size).toBe(true));
+      const { args } = guest.last('image_write');
+      expect(args.image).toBe('upload-00000001');
+      const data = decodeBase64(args.data as string);
+      received.set(data, args.offset as number);
+      size = (args.offset as number) + data.length;
+      guest.reply(guest.requests.at(-1)!, { size });
+    }
+    expect(await done).toBe('upload-00000001');
+    expect(received).toEqual(image);
+    for (const write of guest.writes) expect(write.length).toBeLessThan(65536);
+  });
+
+  it('deletes a failed upload and refuses what is not an image', async () => {
+    const { guest, client } = setup();
+    const done = client.uploadImage(imageBytes(300));
+    guest.reply(guest.last('image_create'), { image: 'upload-00000002' });
+    await vi.waitFor(() => expect(guest.requests).toHaveLength(2));
+    guest.fail(guest.last('image_write'), 'invalid_argument', 'an image may hold at most 64 MiB');
+    await vi.waitFor(() => expect(guest.requests).toHaveLength(3));
+    expect(guest.last('image_delete').args).toEqual({ image: 'upload-00000002' });
+    guest.reply(guest.requests.at(-1)!, {});
+    expect((await rejection(done)).message).toBe('an image may hold at most 64 MiB');
+
+    const before = guest.requests.length;
+    expect((await rejection(client.uploadImage(encoder.encode('hello world, not an image at all'.repeat(10))))).message).toMatch(/not a ctlab checkpoint image/);
+    expect((await rejection(client.uploadImage(new Uint8Array(0)))).code).toBe('invalid_argument');
+    expect((await rejection(client.uploadImage(new Uint8Array(64 * 1024 * 1024 + 1)))).code).toBe('invalid_argument');
+    expect(guest.requests).toHaveLength(before);
+  });
+});

@@ -1,11 +1,12 @@
 import { Emitter, type Disposable, type Event } from '../util/Emitter';
 import { decodeBase64, encodeBase64 } from '../util/base64';
 import type { Host } from '../host/Host';
+import { isImageId, looksLikeImage } from './ctImage';
 import {
-  MAX_LINE_BYTES, parseIncoming, parseResult,
-  type AgentEvent, type ContainerInfo, type ContainerStats, type CreateArgs, type ErrorCode,
-  type HelloEvent, type HostIdentity, type Op, type OpArgs, type OpResult, type Reply, type Request, type ResourceLimits,
-  type Signal, type StateEvent, type StatsEvent,
+  IMAGE_CHUNK_MAX, IMAGE_MAX_BYTES, MAX_LINE_BYTES, parseIncoming, parseResult,
+  type AgentEvent, type ContainerInfo, type ContainerStats, type CreateArgs, type CrReport, type ErrorCode,
+  type HelloEvent, type HostIdentity, type ImageEntry, type Op, type OpArgs, type OpResult, type ProgressEvent, type Reply,
+  type Request, type ResourceLimits, type RestoreReport, type Signal, type StateEvent, type StatsEvent,
 } from './protocol';
 
 /** A byte pipe to the guest's agent: a Host's agent channel, or a fake in tests. */
@@ -73,6 +74,21 @@ export interface ExecTextResult {
   stderr: string;
 }
 
+export interface CrOptions extends CallOptions {
+  /** Each phase the agent reports while the op runs (freezing, memory, ...). */
+  onProgress?: (phase: string) => void;
+}
+
+export interface CheckpointOptions extends CrOptions {
+  /** Keep the container running once its image is complete (default: it stops). */
+  leaveRunning?: boolean;
+}
+
+export interface TransferOptions extends CallOptions {
+  /** Bytes moved so far and the image's size, after each chunk. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 export interface TerminalOptions extends CallOptions {
   cols?: number;
   rows?: number;
@@ -88,6 +104,10 @@ export interface DroppedMessage {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** A checkpoint or restore moves a container's whole memory through an emulated CPU. */
+const CR_TIMEOUT_MS = 300_000;
+/** Raw bytes per image_write: base64 grows them by 4/3, the line must stay under MAX_LINE_BYTES. */
+const IMAGE_WRITE_CHUNK_BYTES = 45 * 1024;
 /** Agent defaults for ops whose `timeout` argument bounds the work itself. */
 const AGENT_EXEC_TIMEOUT_S = 30;
 const AGENT_STOP_TIMEOUT_S = 10;
@@ -102,6 +122,8 @@ const ABANDONED_IDS_KEPT = 1024;
 
 interface PendingCall {
   op: Op;
+  /** Hears the agent's progress events for this request. */
+  progress?: (event: ProgressEvent) => void;
   /** Runs synchronously as the reply is read, so that what it sets up precedes the next line. */
   settle(reply: Reply): void;
   fail(err: AgentError): void;
@@ -116,6 +138,7 @@ export class AgentClient implements Disposable {
   private readonly helloEmitter = new Emitter<HelloEvent>();
   private readonly stateEmitter = new Emitter<StateEvent>();
   private readonly statsEmitter = new Emitter<StatsEvent>();
+  private readonly progressEmitter = new Emitter<ProgressEvent>();
   private readonly protocolErrorEmitter = new Emitter<DroppedMessage>();
   /** Every `hello` the agent sends (again after it restarts). */
   readonly onHello: Event<HelloEvent> = this.helloEmitter.event;
@@ -123,6 +146,8 @@ export class AgentClient implements Disposable {
   readonly onStateChange: Event<StateEvent> = this.stateEmitter.event;
   /** Every container's stats, every 2 s while any container runs. */
   readonly onStats: Event<StatsEvent> = this.statsEmitter.event;
+  /** Phases of every checkpoint and restore under way, this client's or not. */
+  readonly onProgress: Event<ProgressEvent> = this.progressEmitter.event;
   readonly onProtocolError: Event<DroppedMessage> = this.protocolErrorEmitter.event;
 
   private readonly timeoutMs: number;
@@ -255,6 +280,97 @@ export class AgentClient implements Disposable {
     return { exitCode, stdout: this.decoder.decode(stdout), stderr: this.decoder.decode(stderr) };
   }
 
+  /**
+   * Checkpoints a running container into an image on its host (the container stops unless
+   * leaveRunning): resolves with the report, whose `image` is the image's id.
+   */
+  checkpoint(name: string, options: CheckpointOptions = {}): Promise<CrReport> {
+    const { leaveRunning, onProgress, timeoutMs } = options;
+    return this.call(
+      'checkpoint',
+      { name, leave_running: leaveRunning },
+      { timeoutMs: timeoutMs ?? Math.max(this.timeoutMs, CR_TIMEOUT_MS), progress: onProgress && ((e) => onProgress(e.phase)) },
+      (report) => report,
+    );
+  }
+
+  /** Restores container `name` from an image on its host (creating it, or over a stopped one). */
+  restore(name: string, imageId: string, options: CrOptions = {}): Promise<RestoreReport> {
+    const { onProgress, timeoutMs } = options;
+    const refused = this.checkImageId('restore', imageId);
+    if (refused) return Promise.reject(refused);
+    return this.call(
+      'restore',
+      { name, image: imageId },
+      { timeoutMs: timeoutMs ?? Math.max(this.timeoutMs, CR_TIMEOUT_MS), progress: onProgress && ((e) => onProgress(e.phase)) },
+      (report) => report,
+    );
+  }
+
+  /** An image's bytes, read from its host in IMAGE_CHUNK_MAX chunks. */
+  async downloadImage(imageId: string, options: TransferOptions = {}): Promise<Uint8Array> {
+    const refused = this.checkImageId('image_read', imageId);
+    if (refused) throw refused;
+    let bytes: Uint8Array | undefined;
+    let offset = 0;
+    for (;;) {
+      const chunk = await this.call('image_read', { image: imageId, offset, length: IMAGE_CHUNK_MAX }, { timeoutMs: options.timeoutMs }, (r) => r);
+      if (!bytes) {
+        if (chunk.size > IMAGE_MAX_BYTES) {
+          throw new AgentError('invalid_argument', 'image_read', `image ${imageId} holds ${chunk.size} bytes, over the ${IMAGE_MAX_BYTES}-byte limit`);
+        }
+        bytes = new Uint8Array(chunk.size);
+      } else if (chunk.size !== bytes.length) {
+        throw new AgentError('failed', 'image_read', `image ${imageId} changed while it was read (${bytes.length} → ${chunk.size} bytes)`);
+      }
+      const data = decodeBase64(chunk.data);
+      if (data.length > IMAGE_CHUNK_MAX || offset + data.length > bytes.length) {
+        throw new AgentError('bad_reply', 'image_read', `image_read returned ${data.length} bytes at ${offset} of ${bytes.length}`);
+      }
+      bytes.set(data, offset);
+      offset += data.length;
+      options.onProgress?.(offset, bytes.length);
+      if (offset === bytes.length) return bytes;
+      if (data.length === 0) throw new AgentError('failed', 'image_read', `image ${imageId} ended at ${offset} of ${bytes.length} bytes`);
+    }
+  }
+
+  /**
+   * Uploads an image's bytes to the host: resolves with its new id there. The bytes must start
+   * like a checkpoint image and hold at most IMAGE_MAX_BYTES; a failed upload is deleted again.
+   */
+  async uploadImage(bytes: Uint8Array, options: TransferOptions = {}): Promise<string> {
+    if (bytes.length === 0 || bytes.length > IMAGE_MAX_BYTES) {
+      throw new AgentError('invalid_argument', 'image_write', `an image must hold 1 to ${IMAGE_MAX_BYTES} bytes, not ${bytes.length}`);
+    }
+    if (!looksLikeImage(bytes)) {
+      throw new AgentError('invalid_argument', 'image_write', 'this is not a ctlab checkpoint image (no CTLABCR header)');
+    }
+    const { image } = await this.call('image_create', undefined, { timeoutMs: options.timeoutMs }, (r) => r);
+    try {
+      for (let offset = 0; offset < bytes.length; offset += IMAGE_WRITE_CHUNK_BYTES) {
+        const chunk = bytes.subarray(offset, offset + IMAGE_WRITE_CHUNK_BYTES);
+        await this.call('image_write', { image, offset, data: encodeBase64(chunk) }, { timeoutMs: options.timeoutMs }, (r) => r);
+        options.onProgress?.(offset + chunk.length, bytes.length);
+      }
+    } catch (err) {
+      await this.deleteImage(image).catch(() => undefined);
+      throw err;
+    }
+    return image;
+  }
+
+  async deleteImage(imageId: string, options?: CallOptions): Promise<void> {
+    const refused = this.checkImageId('image_delete', imageId);
+    if (refused) throw refused;
+    await this.call('image_delete', { image: imageId }, options, () => undefined);
+  }
+
+  /** The images kept on the host (size null while a checkpoint still writes one). */
+  listImages(options?: CallOptions): Promise<ImageEntry[]> {
+    return this.call('image_list', undefined, options, (r) => r.images);
+  }
+
   /** Starts a shell in the container on a new pty. */
   openTerminal(name: string, options: TerminalOptions = {}): Promise<TerminalSession> {
     const { cols, rows } = options;
@@ -281,7 +397,12 @@ export class AgentClient implements Disposable {
     for (const call of calls) call.fail(new AgentError('disposed', call.op, 'the agent client was disposed'));
     for (const session of [...this.sessions.values()]) session.dispose();
     this.sessions.clear();
-    for (const emitter of [this.helloEmitter, this.stateEmitter, this.statsEmitter, this.protocolErrorEmitter]) emitter.dispose();
+    for (const emitter of [this.helloEmitter, this.stateEmitter, this.statsEmitter, this.progressEmitter, this.protocolErrorEmitter]) emitter.dispose();
+  }
+
+  private checkImageId(op: Op, imageId: string): AgentError | undefined {
+    return isImageId(imageId) ? undefined
+      : new AgentError('invalid_argument', op, `invalid image id ${JSON.stringify(imageId.slice(0, 60))}`);
   }
 
   private timeoutCovering(agentSeconds: number): number {
@@ -289,7 +410,13 @@ export class AgentClient implements Disposable {
   }
 
   /** Sends one request; `convert` turns its checked result into what the caller gets. */
-  private call<O extends Op, T>(op: O, args: OpArgs<O> | undefined, options: CallOptions | undefined, convert: (result: OpResult<O>) => T): Promise<T> {
+  private call<O extends Op, T>(
+    op: O,
+    args: OpArgs<O> | undefined,
+    options: (CallOptions & { progress?: (event: ProgressEvent) => void }) | undefined,
+    convert: (result: OpResult<O>) => T,
+  ): Promise<T> {
+    const progress = options?.progress;
     return new Promise<T>((resolve, reject) => {
       if (this.disposed) {
         reject(new AgentError('disposed', op, 'the agent client was disposed'));
@@ -310,6 +437,7 @@ export class AgentClient implements Disposable {
       }, ms);
       this.pending.set(id, {
         op,
+        progress,
         settle: (reply) => {
           clearTimeout(timer);
           if (!reply.ok) {
@@ -426,6 +554,10 @@ export class AgentClient implements Disposable {
         session?.exited(event.exit_code);
         break;
       }
+      case 'progress':
+        this.pending.get(event.request)?.progress?.(event);
+        this.progressEmitter.fire(event);
+        break;
     }
   }
 

@@ -27,9 +27,11 @@ describe('parseIncoming', () => {
       { event: 'stats', containers: [STATS] },
       { event: 'tty', session: 3, data: 'aGk=' },
       { event: 'tty_exit', session: 3, exit_code: 0 },
+      { event: 'progress', request: 7, op: 'checkpoint', name: 'web', phase: 'freezing' },
       { id: 7, ok: true, result: INFO },
       { id: 7, ok: false, error: { code: 'not_found', message: 'no container named "web"' } },
       { id: null, ok: false, error: { code: 'oversized', message: 'line too long' } },
+      { id: 8, ok: false, error: { code: 'bad_image', message: 'record 3 (PAGES) is corrupt (checksum mismatch)' } },
     ];
     for (const message of messages) expect(parseIncoming(JSON.parse(JSON.stringify(message)))).toEqual(message);
   });

@@ -9,7 +9,7 @@ export const MAX_LINE_BYTES = 65536;
 
 export const ERROR_CODES = [
   'bad_request', 'oversized', 'unknown_op', 'invalid_argument', 'not_found', 'exists', 'state',
-  'conflict', 'failed', 'timeout',
+  'conflict', 'failed', 'timeout', 'unsupported', 'busy', 'bad_image', 'incompatible',
 ] as const;
 /** Why the agent refused or failed a request. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -67,6 +67,32 @@ export interface CreateArgs {
   privileged?: boolean;
 }
 
+/** What a checkpoint or a restore did (the agent's report). */
+export interface CrReport {
+  /** The image's id on the host. */
+  image: string;
+  /** The container. */
+  name: string;
+  processes: number;
+  /** Memory pages (4 KiB) saved or restored. */
+  pages: number;
+  /** Bytes of files from the container's upper layer. */
+  fs_bytes: number;
+  image_bytes: number;
+  /** How long the processes were stopped for a checkpoint; 0 for a restore. */
+  frozen_ms: number;
+  total_ms: number;
+}
+
+export interface RestoreReport extends CrReport {
+  container: ContainerInfo;
+}
+
+/** Most bytes an image_read returns or an image_write takes. */
+export const IMAGE_CHUNK_MAX = 48 * 1024;
+/** Most bytes an image may hold on the agent's side. */
+export const IMAGE_MAX_BYTES = 64 * 1024 * 1024;
+
 /** A signal by number or by name ("TERM", "SIGTERM"). */
 export type Signal = number | string;
 
@@ -101,6 +127,22 @@ export interface Ops {
   tty_close: { args: { session: number }; result: EmptyResult };
   /** The host's identity on the backplane: eth0 joins the bridge ctbr0, which takes MAC and address. */
   host_configure: { args: HostIdentity; result: HostIdentity };
+  /** `leave_running` default false: the container stops once its image is complete. */
+  checkpoint: { args: { name: string; leave_running?: boolean }; result: CrReport };
+  restore: { args: { name: string; image: string }; result: RestoreReport };
+  image_create: { args: NoArgs; result: { image: string } };
+  /** `data` base64, at most IMAGE_CHUNK_MAX bytes; `size` is the file's size after the write. */
+  image_write: { args: { image: string; offset: number; data: string }; result: { size: number } };
+  /** `length` 1..IMAGE_CHUNK_MAX; `data` is short (or empty) at the end, `size` the whole file's. */
+  image_read: { args: { image: string; offset: number; length: number }; result: { data: string; size: number } };
+  image_delete: { args: { image: string }; result: EmptyResult };
+  /** `size` null while a checkpoint is still writing the image. */
+  image_list: { args: NoArgs; result: { images: ImageEntry[] } };
+}
+
+export interface ImageEntry {
+  image: string;
+  size: number | null;
 }
 
 export interface HostIdentity {
@@ -152,7 +194,18 @@ export interface StatsEvent { event: 'stats'; containers: ContainerStats[] }
 export interface TtyEvent { event: 'tty'; session: number; data: string }
 export interface TtyExitEvent { event: 'tty_exit'; session: number; exit_code: number }
 
-export type AgentEvent = HelloEvent | StateEvent | StatsEvent | TtyEvent | TtyExitEvent;
+/** A phase of a checkpoint or restore under way, before its reply. */
+export interface ProgressEvent {
+  event: 'progress';
+  /** The id of the checkpoint or restore request. */
+  request: number;
+  op: 'checkpoint' | 'restore';
+  name: string;
+  /** checkpoint: freezing, files, memory, filesystem, stopping; restore: reading, filesystem, processes, memory. */
+  phase: string;
+}
+
+export type AgentEvent = HelloEvent | StateEvent | StatsEvent | TtyEvent | TtyExitEvent | ProgressEvent;
 
 /** Guest → page: one line. */
 export type IncomingMessage = Reply | AgentEvent;
@@ -275,6 +328,20 @@ const containerStats: Check<ContainerStats> = (v, path) => {
   };
 };
 
+const crReport: Check<CrReport> = (v, path) => {
+  const o = object(v, path);
+  return {
+    image: field(o, 'image', string, path),
+    name: field(o, 'name', string, path),
+    processes: field(o, 'processes', integer, path),
+    pages: field(o, 'pages', integer, path),
+    fs_bytes: field(o, 'fs_bytes', integer, path),
+    image_bytes: field(o, 'image_bytes', integer, path),
+    frozen_ms: field(o, 'frozen_ms', integer, path),
+    total_ms: field(o, 'total_ms', integer, path),
+  };
+};
+
 const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
   ping: emptyResult,
   create: containerInfo,
@@ -308,6 +375,21 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
       address: field(o, 'address', string, path),
     };
   },
+  checkpoint: crReport,
+  restore: (v, path) => ({ ...crReport(v, path), container: field(object(v, path), 'container', containerInfo, path) }),
+  image_create: (v, path) => ({ image: field(object(v, path), 'image', string, path) }),
+  image_write: (v, path) => ({ size: field(object(v, path), 'size', integer, path) }),
+  image_read: (v, path) => {
+    const o = object(v, path);
+    return { data: field(o, 'data', base64, path), size: field(o, 'size', integer, path) };
+  },
+  image_delete: emptyResult,
+  image_list: (v, path) => ({
+    images: field(object(v, path), 'images', arrayOf((item, p) => {
+      const o = object(item, p);
+      return { image: field(o, 'image', string, p), size: field(o, 'size', nullable(integer), p) };
+    }), path),
+  }),
 };
 
 function agentEvent(o: Record<string, unknown>, path: string): AgentEvent {
@@ -329,6 +411,14 @@ function agentEvent(o: Record<string, unknown>, path: string): AgentEvent {
       return { event: 'tty', session: field(o, 'session', integer, path), data: field(o, 'data', base64, path) };
     case 'tty_exit':
       return { event: 'tty_exit', session: field(o, 'session', integer, path), exit_code: field(o, 'exit_code', integer, path) };
+    case 'progress':
+      return {
+        event: 'progress',
+        request: field(o, 'request', integer, path),
+        op: field(o, 'op', oneOf(['checkpoint', 'restore'] as const), path),
+        name: field(o, 'name', string, path),
+        phase: field(o, 'phase', string, path),
+      };
     default:
       throw new ShapeError(`${path}.event: unknown event ${JSON.stringify(o.event)}`);
   }
