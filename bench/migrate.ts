@@ -51,7 +51,8 @@ console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, node $
 await sh('node1', 'ct create probe --ip 10.0.7.250/16 && ct start probe');
 const rows: string[] = [];
 let index = 0;
-for (const [label, script] of Object.entries(WORKLOADS)) {
+const only = process.env.BENCH_ONLY;   // e.g. BENCH_ONLY=b to run the workloads whose label has "b"
+for (const [label, script] of Object.entries(WORKLOADS).filter(([l]) => !only || l.includes(only))) {
   const ct = `m${index}`;
   const ip = `10.0.7.${++index}`;
   await sh('node1', `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);

@@ -85,6 +85,22 @@ describe('live migration', () => {
     await sh('node2', 'ct destroy peer --force');
   }, 180_000);
 
+  it('keeps busybox httpd (d) answering a polling client: no failure outside the frozen window', async () => {
+    await sh('node1', 'ct create web --ip 10.0.9.40/16 && ct start web && ct create poll --ip 10.0.9.41/16 && ct start poll');
+    await sh('node1', `ct exec web -- sh -c '(mkdir -p /www && echo hi > /www/index.html && httpd -f -p 80 -h /www) > /dev/null 2>&1 < /dev/null &'`);
+    await sh('node1', `ct exec poll -- sh -c '(while :; do if wget -q -O /dev/null http://10.0.9.40/; then echo ok; else echo fail; fi; usleep 100000; done) > /tmp/poll.log 2>&1 < /dev/null &'`);
+    await waitFor('node1', 'ct exec poll -- grep -c ok /tmp/poll.log', (o) => Number(o) >= 5);
+    const report = await sh('node1', `ct migrate web ${ADDR.node2}`);
+    const frozen = Number(/frozen (\d+) ms/.exec(report)![1]);
+    const okBefore = Number(await sh('node1', 'ct exec poll -- grep -c ok /tmp/poll.log'));
+    await waitFor('node1', 'ct exec poll -- grep -c ok /tmp/poll.log', (o) => Number(o) >= okBefore + 10);
+    const fails = Number(await sh('node1', 'ct exec poll -- grep -c fail /tmp/poll.log', true));
+    // Each request that fails does so because it met the frozen container; every one after works.
+    expect(fails).toBeLessThanOrEqual(Math.ceil(frozen / 100) + 2);
+    const tail = await sh('node1', 'ct exec poll -- tail -n 10 /tmp/poll.log');
+    expect(tail).not.toMatch(/fail/);
+  }, 120_000);
+
   it('keeps the container on the source when the link drops mid-stream, and the destination drops its part', async () => {
     await startLoop('node1', 'lk', '10.0.9.20', 'ctdemo mem 8 2');
     const port = await portOf('node2');

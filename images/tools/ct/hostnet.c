@@ -4,6 +4,9 @@
 #include <netpacket/packet.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "ct.h"
 #include "hostnet.h"
@@ -77,7 +80,9 @@ int hostnet_configure(const char *hostname, const unsigned char mac[6], struct i
 	return write_file_atomic(HOSTNET_STATE, text, n, err);
 }
 
-int hostnet_announce(struct in_addr ip, struct ct_err *err)
+/* The announcement leaves through the container's own eth0, so every bridge on the way learns the
+ * MAC on the port it now comes from (a frame sent by the bridge device itself teaches nothing). */
+int hostnet_announce(pid_t init, struct in_addr ip, struct ct_err *err)
 {
 	unsigned char frame[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x43 };
 	memcpy(frame + 8, &ip.s_addr, 4);
@@ -87,19 +92,27 @@ int hostnet_announce(struct in_addr ip, struct ct_err *err)
 	memcpy(arp + 14, &ip.s_addr, 4);
 	memcpy(arp + 24, &ip.s_addr, 4);                              /* target: itself */
 	memcpy(frame + 14, arp, sizeof(arp));
-	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	unsigned idx = if_nametoindex(CT_BRIDGE);
-	if (s < 0 || !idx) {
-		if (s >= 0)
-			close(s);
-		return ct_fail_errno(err, "announcing the container's address");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", init);
+	int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return ct_fail_errno(err, "opening the network namespace of the container");
+	pid_t child = fork();
+	if (child == 0) {
+		int s = setns(ns, CLONE_NEWNET) == 0 ? socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0) : -1;
+		unsigned idx = s >= 0 ? if_nametoindex("eth0") : 0;
+		struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)idx, .sll_halen = 6 };
+		memset(to.sll_addr, 0xff, 6);
+		int ok = idx > 0;
+		for (int i = 0; i < 3 && ok; i++) {
+			ok = sendto(s, frame, sizeof(frame), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(frame);
+			usleep(20000);
+		}
+		_exit(ok ? 0 : 1);
 	}
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)idx, .sll_halen = 6 };
-	memset(to.sll_addr, 0xff, 6);
-	int rc = 0;
-	for (int i = 0; i < 2 && rc == 0; i++)
-		if (sendto(s, frame, sizeof(frame), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-			rc = ct_fail_errno(err, "announcing the container's address");
-	close(s);
-	return rc;
+	close(ns);
+	int status = 1;
+	if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return ct_fail(err, "failed", "could not announce the container's address");
+	return 0;
 }

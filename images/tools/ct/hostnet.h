@@ -4,6 +4,7 @@
 #define CT_HOSTNET_H
 
 #include <netinet/in.h>
+#include <sys/types.h>
 #include "err.h"
 
 #define CT_UPLINK "eth0"
@@ -16,8 +17,8 @@ int hostnet_configure(const char *hostname, const unsigned char mac[6], struct i
 /* Parses "02:43:0a:00:00:01". */
 int parse_mac(const char *s, unsigned char mac[6], struct ct_err *err);
 
-/* Tells the network an address now lives behind this host's bridge: a gratuitous ARP from the
- * container's MAC (02:43 + its address), so switches and neighbours update at once after a move. */
-int hostnet_announce(struct in_addr ip, struct ct_err *err);
+/* Tells the network a container's address now lives here: a gratuitous ARP from its MAC (02:43 +
+ * its address) out of its eth0, so bridges, the switch and neighbours update at once after a move. */
+int hostnet_announce(pid_t init, struct in_addr ip, struct ct_err *err);
 
 #endif

@@ -615,8 +615,9 @@ static void __attribute__((noreturn)) serve(int sock)
 		goto quiet;
 	set_frozen(h.name, false);
 	struct ct_config c;
-	if (config_load(h.name, &c, NULL) == 0 && c.has_ip)
-		hostnet_announce(c.ip, NULL);
+	pid_t init;
+	if (config_load(h.name, &c, NULL) == 0 && c.has_ip && container_state(h.name, &init) == CT_RUNNING)
+		hostnet_announce(init, c.ip, NULL);
 	send_frame(sock, F_DONE, NULL, 0, NULL, 0);
 	remove_tree(dir, NULL);
 	_exit(0);
