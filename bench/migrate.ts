@@ -26,7 +26,7 @@ const WORKLOADS: Record<string, string> = {
 
 interface Report { rounds: number; roundBytes: number[]; final: number; frozen: number; total: number }
 function parse(line: string): Report {
-  const m = /(\d+) pre-copy rounds \(([\d ]*) bytes\), final (\d+) bytes .* frozen (\d+) ms, total (\d+) ms/.exec(line);
+  const m = /(\d+) pre-copy rounds \(([\d ]*) bytes\), final (\d+) bytes .* frozen (\d+) ms.*, total (\d+) ms/.exec(line);
   if (!m) throw new Error(`no report in: ${line}`);
   return { rounds: Number(m[1]), roundBytes: m[2]!.split(' ').filter(Boolean).map(Number), final: Number(m[3]),
     frozen: Number(m[4]), total: Number(m[5]) };

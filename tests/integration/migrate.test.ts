@@ -70,7 +70,7 @@ describe('live migration', () => {
     await startLoop('node1', 'mv', '10.0.9.10');
     await sh('node2', 'ct create peer --ip 10.0.9.11/16 && ct start peer');
     const there = await sh('node1', `ct migrate mv ${ADDR.node2}`);
-    expect(there).toMatch(/migrate mv: \d+ pre-copy rounds .* frozen \d+ ms, total \d+ ms/);
+    expect(there).toMatch(/migrate mv: \d+ pre-copy rounds .* frozen \d+ ms .*total \d+ ms/);
     expect(await state('node2', 'mv')).toMatch(/running/);
     expect(await state('node1', 'mv')).toMatch(/no container/); // the source keeps nothing
     expect((await run('node2', 'ct exec peer -- ping -c 1 -W 3 10.0.9.10')).exitCode).toBe(0);

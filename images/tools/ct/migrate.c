@@ -274,11 +274,18 @@ static int decide(void *arg, struct ct_err *err)
 	struct source *s = arg;
 	phase(s, "restoring");
 	uint32_t type;
+	union { struct ct_err err; struct cr_report report; } reply;
 	struct ct_err remote;
-	int n = recv_reply(s->sock, &type, &remote, sizeof(remote), RESTORE_TIMEOUT_MS, err);
+	long long image_sent = now_ms();
+	s->report->dump_ms = image_sent - s->frozen_at;
+	int n = recv_reply(s->sock, &type, &reply, sizeof(reply), RESTORE_TIMEOUT_MS, err);
 	if (n < 0)
 		return -1;
-	if (type == F_ERROR && n == sizeof(remote)) {
+	remote = reply.err;
+	if (type == F_READY && n == sizeof(reply.report))
+		s->report->restore_ms = reply.report.total_ms;
+	s->report->ready_ms = now_ms() - image_sent;
+	if (type == F_ERROR && n == sizeof(struct ct_err)) {
 		remote.msg[sizeof(remote.msg) - 1] = 0;
 		return ct_fail(err, "failed", "the destination could not restore it: %s", remote.msg);
 	}
