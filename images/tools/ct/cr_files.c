@@ -181,7 +181,8 @@ static int classify_socket(struct cr_files_dump *d, struct dump_file *df, pid_t 
 		return 0;
 	}
 	if (domain == AF_INET && type == SOCK_STREAM)
-		return ct_fail(err, UNSUPPORTED, "process %d has an established TCP connection (fd %d)", ns_pid, fd);
+		return ct_fail(err, "busy", "process %d has an established TCP connection (fd %d): the engine cannot "
+			       "carry connections yet", ns_pid, fd);
 	if (domain == AF_UNIX && (type == SOCK_STREAM || type == SOCK_DGRAM || type == SOCK_SEQPACKET)) {
 		struct sockaddr_un self = { 0 };
 		len = sizeof(self);

@@ -365,8 +365,32 @@ static int connect_to(const char *dest, struct ct_err *err)
 	return fd;
 }
 
+static int migrate_once(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
+			void *arg, struct ct_err *err);
+
+/* A frozen round refused for something passing (a request being served on a connection, one
+ * waiting to be accepted) is tried again from the start: the container ran on meanwhile. */
+#define MIG_ATTEMPTS 5
+
 int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
 		      void *arg, struct ct_err *err)
+{
+	long long t0 = now_ms();
+	int rc = -1;
+	for (int attempt = 0; attempt < MIG_ATTEMPTS; attempt++) {
+		rc = migrate_once(name, dest, r, progress, arg, err);
+		if (rc == 0 || strcmp(err->code, "busy"))
+			break;
+		if (progress)
+			progress("retrying", arg);
+		sleep_ms(100 + 100 * attempt);
+	}
+	r->total_ms = now_ms() - t0;
+	return rc;
+}
+
+static int migrate_once(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
+			void *arg, struct ct_err *err)
 {
 	long long t0 = now_ms();
 	memset(r, 0, sizeof(*r));
@@ -551,6 +575,7 @@ static void set_frozen(const char *name, bool on)
 
 static void __attribute__((noreturn)) serve(int sock)
 {
+	signal(SIGPIPE, SIG_IGN);   /* a source that hangs up must not keep us from cleaning up */
 	struct ct_err err = { "", "" };
 	struct hello h;
 	uint32_t type;
