@@ -12,24 +12,25 @@
 #include <unistd.h>
 #include "cr_ptrace.h"
 
-/* CT_CR_TRACE=FILE logs every injected syscall: the way to see what a restore did. */
-static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void trace(const char *fmt, ...)
+/* CT_CR_TRACE=FILE logs every injected syscall and the engine's milestones: the way to see what a
+ * restore did and where its time went. */
+void cr_trace(const char *fmt, ...)
 {
-	static FILE *f;
-	static bool tried;
-	if (!tried) {
-		tried = true;
-		const char *path = getenv("CT_CR_TRACE");
-		f = path ? fopen(path, "ae") : NULL;
-	}
-	if (!f)
+	/* Opened per line: the monitor and the stubs close every fd they inherit. */
+	const char *path = getenv("CT_CR_TRACE");
+	if (!path)
 		return;
+	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fflush(f);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+			n = 0;
+		close(fd);
+	}
 }
 
 static long long now_us(void)
@@ -58,7 +59,7 @@ static int wait_stop(struct pt_task *t, int *status, struct ct_err *err)
 		if (r < 0)
 			return ct_fail_errno(err, "waiting for process %d", t->hpid);
 		if (WIFEXITED(*status) || WIFSIGNALED(*status))
-			trace("%d: died, status %#x\n", t->hpid, *status);
+			cr_trace("%d: died, status %#x\n", t->hpid, *status);
 		if (WIFEXITED(*status) || WIFSIGNALED(*status))
 			return ct_fail(err, "failed", "process %d died while being checkpointed or restored", t->hpid);
 		return 0;
@@ -179,7 +180,7 @@ static int step_to_syscall_stop(struct pt_task *t, struct ct_err *err)
 			return -1;
 		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
 			return 0;
-		trace("%d: unexpected stop %#x\n", t->hpid, status);
+		cr_trace("%d: unexpected stop %#x\n", t->hpid, status);
 		if (is_signal_stop(status))
 			keep_stray(t);
 		if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
@@ -204,7 +205,7 @@ static int vsyscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, i
 	if (pt_get_regs(t->hpid, &r) < 0)
 		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
 	*ret = (long)(int32_t)r.eax;
-	trace("%lld %d: syscall %ld(%#x, %#x, %#x, %#x, %#x, %#x) = %ld\n", now_us(), t->hpid, nr, a[0], a[1], a[2], a[3],
+	cr_trace("%lld %d: syscall %ld(%#x, %#x, %#x, %#x, %#x, %#x) = %ld\n", now_us(), t->hpid, nr, a[0], a[1], a[2], a[3],
 	      a[4], a[5], *ret);
 	return 0;
 }

@@ -42,4 +42,6 @@ int pt_detach(struct pt_task *t);
 int pt_mem_read(struct pt_task *t, uint32_t addr, void *buf, size_t len);
 int pt_mem_write(struct pt_task *t, uint32_t addr, const void *buf, size_t len);
 
+void cr_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

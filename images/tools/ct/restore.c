@@ -203,6 +203,7 @@ static void split_ns(long long ns, long long *sec, long long *nsec)
 /* The container's clocks carry on from where they were, plus the time the image spent on the shelf. */
 static int set_time_offsets(void *arg, struct ct_err *err)
 {
+	cr_trace("%lld restore: monitor up\n", now_ms());
 	const struct restore_ctx *ctx = arg;
 	const struct cr_container *c = ctx->img->container;
 	struct timespec now, mono, boot;
@@ -277,6 +278,7 @@ static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *er
 	}
 	if (ctx->progress)
 		ctx->progress("memory", ctx->arg);
+	cr_trace("%lld restore: stubs ready\n", now_ms());
 	struct pt_task *tasks = calloc(img->nprocs, sizeof(*tasks));
 	bool *seized = calloc(img->nprocs, sizeof(*seized));
 	int rc = tasks && seized ? 0 : ct_fail(err, "failed", "out of memory");
@@ -290,9 +292,12 @@ static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *er
 		else if ((rc = pt_seize(&tasks[i], hpid, true, err)) == 0)
 			seized[i] = true;
 	}
+	cr_trace("%lld restore: seized\n", now_ms());
 	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++)
-		if (seized[i])
+		if (seized[i]) {
 			rc = restore_one(&tasks[i], &img->procs[i], err);
+			cr_trace("%lld restore: process %d done\n", now_ms(), img->procs[i].proc->pid);
+		}
 	/* Held: frozen before release, so the tasks stop on their way back to user mode. */
 	if (rc == 0 && ctx->hold) {
 		char path[256];
@@ -382,8 +387,10 @@ static int restore(const char *name, const char *dir, bool hold, struct cr_repor
 	size_t size = 0;
 	if (progress)
 		progress("reading", arg);
+	cr_trace("%lld restore: start\n", now_ms());
 	if (load_image(dir, &img, &map, &size, err) < 0)
 		return -1;
+	cr_trace("%lld restore: image checked\n", now_ms());
 	struct ct_config cfg;
 	config_from_image(img.container, name, &cfg);
 	bool created = false;
@@ -429,6 +436,7 @@ static int restore(const char *name, const char *dir, bool hold, struct cr_repor
 	}
 	if (progress)
 		progress("processes", arg);
+	cr_trace("%lld restore: files in place\n", now_ms());
 	struct restore_ctx ctx = { .img = &img, .staging = cr_files_staging_base(&img), .report = r, .name = name, .hold = hold,
 				   .progress = progress, .arg = arg };
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
@@ -440,6 +448,7 @@ static int restore(const char *name, const char *dir, bool hold, struct cr_repor
 			rename(prev, upper);
 		goto out;
 	}
+	cr_trace("%lld restore: running\n", now_ms());
 	remove_tree(prev, NULL);
 	if (!created)
 		config_save(&cfg, NULL);
