@@ -2,39 +2,19 @@
 // on the same host and on a second host the image is carried to over the virtual network; bad
 // images and uncheckpointable containers fail cleanly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster } from '../../src/common/cluster/Cluster';
-import { ConsoleShell } from '../../src/common/host/ConsoleShell';
-import { LocalNetwork } from '../../src/common/network/LocalNetwork';
-import { createNodeHost } from '../../src/node/nodeHost';
+import { bootCluster, consecutive, numbers, sleep, type TestCluster } from './cluster';
 
-let cluster: Cluster;
-const shells = new Map<string, ConsoleShell>();
-
-async function sh(node: string, command: string, allowFail = false): Promise<string> {
-  const { output, exitCode } = await shells.get(node)!.run(command, 60_000);
-  if (exitCode !== 0 && !allowFail) throw new Error(`${node}: "${command}" exited ${exitCode}: ${output}`);
-  return output.trim();
-}
-const shStatus = async (node: string, command: string) => shells.get(node)!.run(command, 60_000);
+let t: TestCluster;
+const sh = (node: string, command: string, allowFail = false) => t.sh(node, command, allowFail);
+const shStatus = (node: string, command: string) => t.run(node, command);
+const waitFor = (node: string, command: string, test: (out: string) => boolean, timeoutMs?: number) =>
+  t.waitFor(node, command, test, timeoutMs);
 
 /** Starts a workload in the container, detached, with every stdio inside the container. */
 const launch = (node: string, ct: string, script: string) =>
   sh(node, `ct exec ${ct} -- sh -c '(${script}) > /dev/console 2>&1 < /dev/null &'`);
 
-const numbers = (log: string, re: RegExp) => [...log.matchAll(re)].map((m) => Number(m[1]));
-/** True when xs is k, k+1, k+2, ... (nothing lost, nothing repeated, no restart from 1). */
-const consecutive = (xs: number[]) => xs.every((x, i) => i === 0 || x === xs[i - 1]! + 1);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(node: string, command: string, test: (out: string) => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const out = await sh(node, command, true);
-    if (test(out)) return out;
-    if (Date.now() > deadline) throw new Error(`${node}: "${command}" never satisfied: ${out}`);
-    await sleep(300);
-  }
-}
 
 const WORKLOADS = {
   a: 'ctdemo count 100',
@@ -84,23 +64,10 @@ async function snapshot(node: string, ct: string) {
 }
 
 beforeAll(async () => {
-  const network = new LocalNetwork(new BroadcastChannel(`ctlab-cr-${process.pid}`), { settleMs: 100 });
-  cluster = new Cluster(network, (identity) => {
-    const host = createNodeHost(identity.name);
-    network.attachHost(identity.name, host.nic);
-    return host;
-  });
-  await cluster.addHosts(2);
-  for (const node of cluster.nodes) {
-    expect(node.ready).toBe(true);
-    shells.set(node.name, new ConsoleShell(node.host));
-  }
+  t = await bootCluster(2, 'ctlab-cr');
 }, 180_000);
 
-afterAll(() => {
-  for (const s of shells.values()) s.dispose();
-  cluster?.dispose();
-});
+afterAll(() => t?.dispose());
 
 describe('checkpoint and restore', () => {
   it('brings workloads (a), (b), (c), (e) and a socketpair back on the same host, pids and all', async () => {

@@ -2,36 +2,14 @@
 // A -> B -> A and its shell loop never resets nor repeats; when the link drops mid-stream, the
 // destination refuses or fails, exactly one copy runs afterwards, on the source.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster } from '../../src/common/cluster/Cluster';
-import { ConsoleShell } from '../../src/common/host/ConsoleShell';
-import { LocalNetwork } from '../../src/common/network/LocalNetwork';
-import { createNodeHost } from '../../src/node/nodeHost';
+import { bootCluster, consecutive, numbers, sleep, type TestCluster } from './cluster';
 
-let network: LocalNetwork;
-let cluster: Cluster;
-const shells = new Map<string, ConsoleShell>();
+let t: TestCluster;
 const ADDR: Record<string, string> = { node1: '10.0.0.1', node2: '10.0.0.2' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function sh(node: string, command: string, allowFail = false): Promise<string> {
-  const { output, exitCode } = await shells.get(node)!.run(command, 90_000);
-  if (exitCode !== 0 && !allowFail) throw new Error(`${node}: "${command}" exited ${exitCode}: ${output}`);
-  return output.trim();
-}
-const run = (node: string, command: string) => shells.get(node)!.run(command, 90_000);
-
-async function waitFor(node: string, command: string, test: (out: string) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const out = await sh(node, command, true);
-    if (test(out)) return out;
-    if (Date.now() > deadline) throw new Error(`${node}: "${command}" never satisfied: ${out}`);
-    await sleep(300);
-  }
-}
-
-const numbers = (log: string, re: RegExp) => [...log.matchAll(re)].map((m) => Number(m[1]));
-const consecutive = (xs: number[]) => xs.every((x, i) => i === 0 || x === xs[i - 1]! + 1);
+const sh = (node: string, command: string, allowFail = false) => t.sh(node, command, allowFail);
+const run = (node: string, command: string) => t.run(node, command);
+const waitFor = (node: string, command: string, test: (out: string) => boolean, timeoutMs?: number) =>
+  t.waitFor(node, command, test, timeoutMs);
 const state = async (node: string, ct: string) =>
   (await sh(node, `ct status ${ct} 2>&1 | grep -E '^state|no container'`, true)).replace(/\s+/g, ' ');
 
@@ -43,27 +21,14 @@ async function startLoop(node: string, ct: string, ip: string, extra = '') {
 }
 
 async function portOf(node: string) {
-  return (await network.ports()).find((p) => p.name === node)!.id;
+  return (await t.network.ports()).find((p) => p.name === node)!.id;
 }
 
 beforeAll(async () => {
-  network = new LocalNetwork(new BroadcastChannel(`ctlab-mig-${process.pid}`), { settleMs: 100 });
-  cluster = new Cluster(network, (identity) => {
-    const host = createNodeHost(identity.name);
-    network.attachHost(identity.name, host.nic);
-    return host;
-  });
-  await cluster.addHosts(2);
-  for (const node of cluster.nodes) {
-    expect(node.ready).toBe(true);
-    shells.set(node.name, new ConsoleShell(node.host));
-  }
+  t = await bootCluster(2, 'ctlab-mig');
 }, 180_000);
 
-afterAll(() => {
-  for (const s of shells.values()) s.dispose();
-  cluster?.dispose();
-});
+afterAll(() => t?.dispose());
 
 describe('live migration', () => {
   it('moves a running container A -> B -> A: its counter never resets nor repeats, its address follows it', async () => {
@@ -106,9 +71,9 @@ describe('live migration', () => {
     const port = await portOf('node2');
     const migration = run('node1', `ct migrate lk ${ADDR.node2}`);
     await sleep(400);
-    await network.setFault(port, { down: true });
+    await t.network.setFault(port, { down: true });
     const result = await migration;
-    await network.setFault(port, { down: false });
+    await t.network.setFault(port, { down: false });
     expect(result.exitCode).not.toBe(0);
     expect(await state('node1', 'lk')).toMatch(/running/);
     const before = Math.max(...numbers(await sh('node1', 'ct logs lk'), /^n=(\d+)/gm));

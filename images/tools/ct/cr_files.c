@@ -467,78 +467,49 @@ static int place(int fd, int at, struct ct_err *err)
 	return rc < 0 ? ct_fail_errno(err, "dup2") : 0;
 }
 
-static int open_pipe(const struct cr_image *img, uint32_t index, int staging_base, struct ct_err *err)
+/* Which of the two fds of a pipe or socketpair a description is: pipes by their access mode, a
+ * socketpair's sockets by the side the checkpoint recorded. */
+static int pair_end(const struct cr_file *g)
+{
+	return g->kind == CR_FILE_PIPE ? (g->flags & O_ACCMODE) == O_WRONLY : (int)g->side;
+}
+
+/* A pipe or socketpair: the first description of it creates the pair, refills it (data a side is to
+ * read goes in through the other end) and places every description of it at its staging fd. */
+static int open_pair(const struct cr_image *img, uint32_t index, int staging_base, struct ct_err *err)
 {
 	const struct cr_file *f = img->files[index];
-	/* The first description of this pipe creates it and places both ends it needs. */
 	for (uint32_t j = 0; j < index; j++)
-		if (img->files[j]->kind == CR_FILE_PIPE && img->files[j]->pipe_id == f->pipe_id)
+		if (img->files[j]->kind == f->kind && img->files[j]->pipe_id == f->pipe_id)
 			return 0;
 	int p[2];
-	if (pipe2(p, 0) < 0)
-		return ct_fail_errno(err, "creating a pipe");
-	/* Out of the way of the staging slots first: pipe2 takes the lowest free fds. */
+	if ((f->kind == CR_FILE_PIPE ? pipe2(p, 0) : socketpair(AF_UNIX, (int)f->sock_type, 0, p)) < 0)
+		return ct_fail_errno(err, "creating a pipe or socketpair");
+	/* Out of the way of the staging slots first: new fds take the lowest free numbers. */
 	for (int e = 0; e < 2; e++) {
 		int high = fcntl(p[e], F_DUPFD_CLOEXEC, CR_FILES_SCRATCH_FD);
 		close(p[e]);
 		p[e] = high;
 	}
-	int rc = p[0] < 0 || p[1] < 0 ? ct_fail_errno(err, "placing a pipe") : 0;
-	if (rc == 0 && f->pipe_size > 65536)
+	int rc = p[0] < 0 || p[1] < 0 ? ct_fail_errno(err, "placing a pipe or socketpair") : 0;
+	if (rc == 0 && f->kind == CR_FILE_PIPE && f->pipe_size > 65536)
 		fcntl(p[1], F_SETPIPE_SZ, (int)f->pipe_size);
-	for (uint32_t j = 0; j < img->npipe_data && rc == 0; j++)
-		if (img->pipe_data[j]->pipe_id == f->pipe_id &&
-		    write_all(p[1], cr_after(img->pipe_data[j], sizeof(struct cr_pipe_data)), img->pipe_data[j]->len) < 0)
-			rc = ct_fail_errno(err, "refilling a pipe");
-	for (uint32_t j = index; j < img->nfiles && rc == 0; j++) {
-		const struct cr_file *g = img->files[j];
-		if (g->kind != CR_FILE_PIPE || g->pipe_id != f->pipe_id)
-			continue;
-		int end = (g->flags & O_ACCMODE) == O_WRONLY ? p[1] : p[0];
-		int at = staging_base + (int)j;
-		if (dup2(end, at) < 0 || fcntl(at, F_SETFL, g->flags & O_NONBLOCK) < 0)
-			rc = ct_fail_errno(err, "placing a pipe");
-	}
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	return rc;
-}
-
-static int open_socketpair(const struct cr_image *img, uint32_t index, int staging_base, struct ct_err *err)
-{
-	const struct cr_file *f = img->files[index];
-	for (uint32_t j = 0; j < index; j++)
-		if (img->files[j]->kind == CR_FILE_UNIX_PAIR && img->files[j]->pipe_id == f->pipe_id)
-			return 0;
-	int sv[2];
-	if (socketpair(AF_UNIX, (int)f->sock_type, 0, sv) < 0)
-		return ct_fail_errno(err, "creating a socketpair");
-	for (int e = 0; e < 2; e++) {
-		int high = fcntl(sv[e], F_DUPFD_CLOEXEC, CR_FILES_SCRATCH_FD);
-		close(sv[e]);
-		sv[e] = high;
-	}
-	int rc = sv[0] < 0 || sv[1] < 0 ? ct_fail_errno(err, "placing a socketpair") : 0;
-	/* Data side X is to read goes in through the other side. */
 	for (uint32_t j = 0; j < img->npipe_data && rc == 0; j++) {
 		const struct cr_pipe_data *pd = img->pipe_data[j];
-		if (pd->pipe_id == f->pipe_id && write_all(sv[1 - pd->side], cr_after(pd, sizeof(*pd)), pd->len) < 0)
-			rc = ct_fail_errno(err, "refilling a socketpair");
+		if (pd->pipe_id == f->pipe_id && write_all(p[1 - pd->side], cr_after(pd, sizeof(*pd)), pd->len) < 0)
+			rc = ct_fail_errno(err, "refilling a pipe or socketpair");
 	}
 	for (uint32_t j = index; j < img->nfiles && rc == 0; j++) {
 		const struct cr_file *g = img->files[j];
-		if (g->kind != CR_FILE_UNIX_PAIR || g->pipe_id != f->pipe_id)
+		if (g->kind != f->kind || g->pipe_id != f->pipe_id)
 			continue;
 		int at = staging_base + (int)j;
-		if (dup2(sv[g->side], at) < 0 || fcntl(at, F_SETFL, g->flags & O_NONBLOCK) < 0)
-			rc = ct_fail_errno(err, "placing a socketpair");
+		if (dup2(p[pair_end(g)], at) < 0 || fcntl(at, F_SETFL, g->flags & O_NONBLOCK) < 0)
+			rc = ct_fail_errno(err, "placing a pipe or socketpair");
 	}
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
+	for (int e = 0; e < 2; e++)
+		if (p[e] >= 0)
+			close(p[e]);
 	return rc;
 }
 
@@ -566,11 +537,8 @@ int cr_files_open_all(const struct cr_image *img, int staging_base, struct ct_er
 		int flags = (int)(f->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY;
 		switch (f->kind) {
 		case CR_FILE_PIPE:
-			if (open_pipe(img, i, staging_base, err) < 0)
-				return -1;
-			continue;
 		case CR_FILE_UNIX_PAIR:
-			if (open_socketpair(img, i, staging_base, err) < 0)
+			if (open_pair(img, i, staging_base, err) < 0)
 				return -1;
 			continue;
 		case CR_FILE_REG:

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "cr_mem.h"
+#include "util.h"
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
@@ -103,20 +104,6 @@ static bool page_saved(const struct cr_area *a, uint64_t pm)
 	return a->kind == CR_VMA_FILE && !(a->flags & CR_VMA_SHARED) && !(pm & PM_FILE);
 }
 
-static int read_at(int mem, uint32_t addr, void *buf, size_t len)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(mem, (char *)buf + done, len - done, (off_t)addr + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Calls the sink for every run of saved pages of an area, with their contents. */
 static int walk_area(int mem, int pagemap, int32_t ns_pid, const struct cr_area *a, const struct cr_page_sink *sink,
 		     struct cr_writer *w, unsigned char *buf, struct ct_err *err)
@@ -137,7 +124,7 @@ static int walk_area(int mem, int pagemap, int32_t ns_pid, const struct cr_area 
 			while (j < count && page_saved(a, pm[j]))
 				j++;
 			uint32_t run_addr = addr + i * CR_PAGE;
-			if (read_at(mem, run_addr, buf, (size_t)(j - i) * CR_PAGE) < 0)
+			if (pread_all(mem, buf, (size_t)(j - i) * CR_PAGE, (off_t)run_addr) < 0)
 				return ct_fail_errno(err, "reading memory of process %d at %#x", ns_pid, run_addr);
 			if (sink->run(sink->ctx, w, ns_pid, run_addr, j - i, buf, a->kind == CR_VMA_ANON, err) < 0)
 				return -1;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cr_ptrace.h"
+#include "util.h"
 
 /* CT_CR_TRACE=FILE logs every injected syscall and the engine's milestones: the way to see what a
  * restore did and where its time went. */
@@ -130,30 +131,12 @@ int pt_detach(struct pt_task *t)
 
 int pt_mem_read(struct pt_task *t, uint32_t addr, void *buf, size_t len)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(t->mem, (char *)buf + done, len - done, (off_t)addr + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += n;
-	}
-	return 0;
+	return pread_all(t->mem, buf, len, (off_t)addr);
 }
 
 int pt_mem_write(struct pt_task *t, uint32_t addr, const void *buf, size_t len)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(t->mem, (const char *)buf + done, len - done, (off_t)addr + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += n;
-	}
-	return 0;
+	return pwrite_all(t->mem, buf, len, (off_t)addr);
 }
 
 int pt_find_gadget(struct pt_task *t, uint32_t vdso_start, struct ct_err *err)

@@ -16,6 +16,9 @@ int mkdir_p(const char *path, mode_t mode, struct ct_err *err);
 /* Removes a directory tree without following symlinks; stays on one filesystem. */
 int remove_tree(const char *path, struct ct_err *err);
 int write_all(int fd, const void *buf, size_t len);
+/* Whole-buffer pread/pwrite (e.g. /proc/PID/mem): 0, or -1 with errno. */
+int pread_all(int fd, void *buf, size_t len, off_t off);
+int pwrite_all(int fd, const void *buf, size_t len, off_t off);
 ssize_t read_all(int fd, void *buf, size_t len);
 /* Closes every fd from 3 up except those in keep: long-lived children (a container's monitor, exec
  * helpers) must not hold the agent's channel, a worker's pipe or a lock of their parent. */
