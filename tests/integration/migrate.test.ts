@@ -100,6 +100,16 @@ describe('live migration', () => {
     expect(await state('node2', 'rf')).toMatch(/no container/);
     const before = Math.max(...numbers(await sh('node1', 'ct logs rf'), /^n=(\d+)/gm));
     await waitFor('node1', 'ct logs rf', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
+    // A host with a migration key takes containers only from peers with the same key.
+    await sh('node2', 'ct destroy clash && echo 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef > /run/ct/migrate.key');
+    r = await run('node1', `ct migrate rf ${ADDR.node2}`);
+    expect(r.output).toMatch(/migration key does not match/);
+    expect(await state('node1', 'rf')).toMatch(/running/);
+    await sh('node1', 'echo 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef > /run/ct/migrate.key');
+    await sh('node1', `ct migrate rf ${ADDR.node2}`);
+    expect(await state('node2', 'rf')).toMatch(/running/);
+    await sh('node2', `ct migrate rf ${ADDR.node1} && rm /run/ct/migrate.key`);
+    await sh('node1', 'rm /run/ct/migrate.key');
     // Nothing listens there: a clear error, nothing changes.
     r = await run('node1', 'ct migrate rf 10.0.0.99');
     expect(r.exitCode).not.toBe(0);

@@ -36,7 +36,26 @@
 enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F_COMMIT, F_ABORT, F_DONE };
 
 struct frame { uint32_t type, len; };
-struct hello { char magic[8]; uint32_t version; char name[CT_NAME_MAX + 1]; };
+struct hello { char magic[8]; uint32_t version; char name[CT_NAME_MAX + 1]; char key[65]; };
+
+/* The cluster's migration key (hex), if the page gave this host one: a listener that has a key
+ * accepts only peers that send the same, so a container on the network cannot push one in. */
+#define MIG_KEY_FILE CT_RUN_DIR "/migrate.key"
+
+static void read_key(char key[65])
+{
+	memset(key, 0, 65);
+	if (read_file(MIG_KEY_FILE, key, 65) > 0)
+		key[strcspn(key, "\n")] = 0;
+}
+
+static bool same_key(const char *a, const char *b)
+{
+	unsigned char diff = 0;   /* constant time: the comparison says nothing about where they differ */
+	for (int i = 0; i < 64; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
 
 /* --- framing ----------------------------------------------------------------------------------- */
 
@@ -409,6 +428,7 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 	struct hello h = { .version = 1 };
 	memcpy(h.magic, MIG_MAGIC, sizeof(h.magic));
 	snprintf(h.name, sizeof(h.name), "%s", name);
+	read_key(h.key);
 	uint32_t type;
 	struct ct_err remote;
 	if (send_frame(s.sock, F_HELLO, &h, sizeof(h), NULL, 0) < 0) {
@@ -588,6 +608,13 @@ static void __attribute__((noreturn)) serve(int sock)
 		goto fail;
 	}
 	h.name[CT_NAME_MAX] = 0;
+	h.key[64] = 0;
+	char key[65];
+	read_key(key);
+	if (key[0] && !same_key(key, h.key)) {
+		ct_fail(&err, "permission", "the migration key does not match this host's");
+		goto fail;
+	}
 	if (parse_container_name(h.name, &err) < 0)
 		goto fail;
 	if (config_exists(h.name)) {
