@@ -24,6 +24,7 @@ struct pt_task {
 	 * queued again (checkpoint) or saved as pending (restore never sees any). */
 	uint8_t stray[PT_MAX_STRAY][128];
 	int nstray;
+	uint32_t id_base;     /* host uid of the container's uid 0 (0 if privileged) */
 };
 
 /* Seizes and interrupts a task and waits until it is stopped; reads its registers. */

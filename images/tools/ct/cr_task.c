@@ -268,8 +268,24 @@ static int call_with(struct pt_task *t, uint32_t scratch, const void *data, size
 	return pt_call(t, what, err, nr, nargs, a, b, c, d) < 0 ? -1 : 0;
 }
 
+/* The stub already has the credentials a container's root processes have (most of them): then
+ * the five syscalls that would set them are skipped. */
+static bool same_creds(pid_t hpid, const struct cr_proc *p, uint32_t id_base)
+{
+	struct cr_proc now;
+	memset(&now, 0, sizeof(now));
+	if (read_status_core(hpid, id_base, &now, NULL) < 0)
+		return false;
+	return !memcmp(now.uid, p->uid, sizeof(now.uid)) && !memcmp(now.gid, p->gid, sizeof(now.gid)) &&
+	       now.ngroups == p->ngroups && !memcmp(now.groups, p->groups, sizeof(now.groups)) &&
+	       now.cap_inh == p->cap_inh && now.cap_prm == p->cap_prm && now.cap_eff == p->cap_eff &&
+	       now.cap_bnd == p->cap_bnd && now.cap_amb == p->cap_amb;
+}
+
 static int restore_creds(struct pt_task *t, const struct cr_proc *p, uint32_t scratch, struct ct_err *err)
 {
+	if (same_creds(t->hpid, p, t->id_base))
+		goto dumpable;
 	for (int cap = 0; cap <= CAP_LAST; cap++)
 		if (!(p->cap_bnd & (1ull << cap)) &&
 		    pt_call(t, "dropping a bounding capability", err, SYS_prctl, 2, (long)PR_CAPBSET_DROP, (long)cap) < 0)
@@ -292,6 +308,7 @@ static int restore_creds(struct pt_task *t, const struct cr_proc *p, uint32_t sc
 	if (call_with(t, scratch, caps, sizeof(caps), "setting capabilities", err, SYS_capset, 2,
 		      scratch, scratch + 8, 0, 0) < 0)
 		return -1;
+dumpable:
 	/* A uid change made the task undumpable (no exec follows to undo it), which would hide its
 	 * /proc files from the container's root. */
 	if (pt_call(t, "setting dumpable", err, SYS_prctl, 2, (long)PR_SET_DUMPABLE, 1L) < 0)
@@ -342,7 +359,7 @@ int cr_task_restore(struct pt_task *t, const struct cr_proc *p, int exe_fd, uint
 		    call_with(t, scratch, it, sizeof(it), "setting a timer", err, SYS_setitimer, 3, w, scratch, 0, 0) < 0)
 			return -1;
 	}
-	if (pt_call(t, "set_tid_address", err, SYS_set_tid_address, 1, (long)p->tid_address) < 0)
+	if (p->tid_address && pt_call(t, "set_tid_address", err, SYS_set_tid_address, 1, (long)p->tid_address) < 0)
 		return -1;
 	if (p->robust_list &&
 	    pt_call(t, "set_robust_list", err, SYS_set_robust_list, 2, (long)p->robust_list, (long)p->robust_len) < 0)
@@ -350,7 +367,7 @@ int cr_task_restore(struct pt_task *t, const struct cr_proc *p, int exe_fd, uint
 	if (p->pdeath_sig && pt_call(t, "setting the parent-death signal", err, SYS_prctl, 2,
 				     (long)PR_SET_PDEATHSIG, (long)p->pdeath_sig) < 0)
 		return -1;
-	if (pt_call(t, "setting the personality", err, SYS_personality, 1, (long)p->personality) < 0)
+	if (p->personality && pt_call(t, "setting the personality", err, SYS_personality, 1, (long)p->personality) < 0)
 		return -1;
 	for (int r = 0; r < CR_NRLIMIT; r++) {
 		struct rlimit64 lim = { p->rlim_cur[r], p->rlim_max[r] };

@@ -289,8 +289,10 @@ static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *er
 		pid_t hpid = host_pid_of(ctx->name, x->proc->pid);
 		if (!hpid)
 			rc = ct_fail(err, "failed", "restored process %d went missing", x->proc->pid);
-		else if ((rc = pt_seize(&tasks[i], hpid, true, err)) == 0)
+		else if ((rc = pt_seize(&tasks[i], hpid, true, err)) == 0) {
 			seized[i] = true;
+			tasks[i].id_base = img->container->privileged ? 0 : CT_IDMAP_BASE;
+		}
 	}
 	cr_trace("%lld restore: seized\n", now_ms());
 	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++)
