@@ -337,6 +337,13 @@ static void timeouts(int fd)
 	unsigned user_timeout = 10000;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+	/* A peer that vanishes while we wait for it (its tab closed) is noticed in ~5 s, not at the
+	 * end of a long reply timeout: keepalive probes every second after 2 s of silence. */
+	int on = 1, idle = 2, intvl = 1, cnt = 3;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 static int connect_to(const char *dest, struct ct_err *err)
