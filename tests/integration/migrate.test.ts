@@ -55,7 +55,15 @@ describe('live migration', () => {
     await sh('node1', `ct exec web -- sh -c '(mkdir -p /www && echo hi > /www/index.html && httpd -f -p 80 -h /www) > /dev/null 2>&1 < /dev/null &'`);
     await sh('node1', `ct exec poll -- sh -c '(while :; do if wget -q -O /dev/null http://10.0.9.40/; then echo ok; else echo fail; fi; usleep 100000; done) > /tmp/poll.log 2>&1 < /dev/null &'`);
     await waitFor('node1', 'ct exec poll -- grep -c ok /tmp/poll.log', (o) => Number(o) >= 5);
-    const report = await sh('node1', `ct migrate web ${ADDR.node2}`);
+    // A request in flight at the freeze makes ct try again (up to 8 times); on a loaded machine the
+    // client may keep the server that busy for longer, so the test tries the command again too.
+    let report = '';
+    for (let i = 0; i < 3 && !report; i++) {
+      const r = await run('node1', `ct migrate web ${ADDR.node2}`);
+      if (r.exitCode === 0) report = r.output;
+      else expect(r.output).toMatch(/established TCP connection/);
+    }
+    expect(report).toMatch(/frozen \d+ ms/);
     const frozen = Number(/frozen (\d+) ms/.exec(report)![1]);
     const okBefore = Number(await sh('node1', 'ct exec poll -- grep -c ok /tmp/poll.log'));
     await waitFor('node1', 'ct exec poll -- grep -c ok /tmp/poll.log', (o) => Number(o) >= okBefore + 10);

@@ -168,10 +168,8 @@ static int classify_socket(struct cr_files_dump *d, struct dump_file *df, pid_t 
 		len = sizeof(a);
 		if (getsockname(s, (struct sockaddr *)&a, &len) < 0)
 			return ct_fail_errno(err, "reading the address of fd %d of process %d", fd, ns_pid);
-		struct pollfd p = { .fd = s, .events = POLLIN };
-		if (poll(&p, 1, 0) > 0)
-			return ct_fail(err, "busy", "fd %d of process %d has a connection waiting to be accepted: try again",
-				       fd, ns_pid);
+		/* Connections waiting to be accepted are not carried: their clients see a reset, as they
+		 * would if the server had restarted (only the listener itself comes back). */
 		df->f.kind = CR_FILE_TCP_LISTEN;
 		df->f.addr = a.sin_addr.s_addr;
 		df->f.port = ntohs(a.sin_port);

@@ -396,7 +396,7 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 
 /* A frozen round refused for something passing (a request being served on a connection, one
  * waiting to be accepted) is tried again from the start: the container ran on meanwhile. */
-#define MIG_ATTEMPTS 5
+#define MIG_ATTEMPTS 8
 
 int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
 		      void *arg, struct ct_err *err)
@@ -409,7 +409,7 @@ int container_migrate(const char *name, const char *dest, struct migrate_report 
 			break;
 		if (progress)
 			progress("retrying", arg);
-		sleep_ms(100 + 100 * attempt);
+		sleep_ms(50 + (int)(now_ms() % 200));   /* out of step with whatever keeps it busy */
 	}
 	r->total_ms = now_ms() - t0;
 	return rc;
