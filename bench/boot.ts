@@ -1,19 +1,21 @@
-// Boot benchmark: cold boot to a shell prompt under Node, and page load to prompt in Chromium
+// Boot benchmark: cold boot to a shell prompt under Node, start from the saved state to an agent
+// that answers, and page load to prompt in Chromium
 // (the page boots two hosts at once: first host's prompt, and both hosts ready for containers).
 // Prints figures only; nothing here is asserted.  Run: npm run bench
 import os from 'node:os';
-import { createNodeHost } from '../src/node/nodeHost';
+import { AgentClient, hostAgentChannel } from '../src/common/agent/AgentClient';
+import { createNodeHost, readManifest, readSavedState } from '../src/node/nodeHost';
 import { launchChromium, serveBuiltSite, waitForPrompt } from '../tests/e2e/browser';
 import { waitForHostRunning } from '../tests/e2e/panel';
 import { formatSummary, summarize } from './stats';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-async function nodeColdBoots(): Promise<void> {
+async function nodeColdBoots(): Promise<number> {
   const wall: number[] = [];
   const guest: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const host = createNodeHost(`bench-${i}`);
+    const host = createNodeHost(`bench-${i}`, { loadState: undefined });
     const result = await host.boot();
     wall.push(result.bootMs);
     guest.push(result.guestUptimeS * 1000);
@@ -21,6 +23,36 @@ async function nodeColdBoots(): Promise<void> {
   }
   console.log(formatSummary('node: new host -> shell prompt (cold boot)', summarize(wall)));
   console.log(formatSummary('node: guest uptime when /init finished', summarize(guest)));
+  return summarize(wall).median;
+}
+
+/** Hosts from the saved state (files already read, as for every host after a tab's first). */
+async function nodeStateStarts(coldMedianMs: number): Promise<void> {
+  const state = await readSavedState();
+  await readManifest();
+  if (!state) {
+    console.log('node: no saved state (npm run build:state): skipped');
+    return;
+  }
+  const restored: number[] = [];
+  const usable: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const host = createNodeHost(`bench-state-${i}`);
+    const started = performance.now();
+    const result = await host.boot();
+    if (!result.fromState) throw new Error(`not restored: ${result.stateProblem}`);
+    restored.push(performance.now() - started);
+    const agent = new AgentClient(hostAgentChannel(host));
+    await agent.ready();
+    await agent.setTime();
+    usable.push(performance.now() - started);
+    agent.dispose();
+    await host.shutdown();
+  }
+  const ratio = (ms: number) => `${(coldMedianMs / ms).toFixed(1)}× faster than cold`;
+  console.log(formatSummary('node: new host -> restored from state', summarize(restored)) + `  ${ratio(summarize(restored).median)}`);
+  console.log(formatSummary('node: new host -> agent answers, clock set', summarize(usable)) + `  ${ratio(summarize(usable).median)}`);
+  console.log(`node: state ${(state.manifest.size / 1e6).toFixed(2)} MB zstd (${(state.manifest.raw_size / 1e6).toFixed(1)} MB raw)`);
 }
 
 async function pageLoads(): Promise<void> {
@@ -52,5 +84,5 @@ async function pageLoads(): Promise<void> {
 }
 
 console.log(`ctlab boot benchmark — ${os.cpus()[0]?.model ?? 'cpu?'} x${os.cpus().length}, node ${process.version}, ${RUNS} runs each`);
-await nodeColdBoots();
+await nodeStateStarts(await nodeColdBoots());
 if (!process.argv.includes('--node-only')) await pageLoads();

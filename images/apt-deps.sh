@@ -3,7 +3,7 @@
 # No gcc-multilib: its libc6-dev-i386 conflicts with musl-dev:i386; lib32gcc-12-dev is all -m32 needs.
 set -euo pipefail
 pkgs=(linux-source-6.1 busybox-static:i386 musl-dev:i386 lib32gcc-12-dev seabios build-essential bc flex bison
-      libelf-dev cpio lz4 xz-utils file)
+      libelf-dev cpio lz4 xz-utils file zstd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -4,6 +4,7 @@ import wasmUrl from 'v86/build/v86.wasm?url';
 import { EmulatedHost, type NicOptions } from '../common/host/EmulatedHost';
 import { PortEndpoint } from '../common/network/PortEndpoint';
 import { loadGuestImages, parseManifest } from '../common/host/manifest';
+import { parseStateManifest, type SavedState } from '../common/host/savedState';
 import type { HostWorkerReply, HostWorkerRequest } from '../common/host/hostWorkerProtocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -18,6 +19,17 @@ async function fetchBuffer(url: string): Promise<ArrayBuffer> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.arrayBuffer();
+}
+
+/** The site's saved state (state.json and its file), or undefined when the site has none. */
+async function fetchState(imagesUrl: string): Promise<SavedState | undefined> {
+  const response = await fetch(imagesUrl + 'state.json');
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`state.json: HTTP ${response.status}`);
+  const manifest = parseStateManifest(await response.json());
+  const data = await fetchBuffer(imagesUrl + manifest.file);
+  if (data.byteLength !== manifest.size) throw new Error(`${manifest.file}: ${data.byteLength} bytes, state.json says ${manifest.size}`);
+  return { manifest, data };
 }
 
 /** Joins the host's NIC and the switch's port once both exist (the port may come first). */
@@ -39,6 +51,8 @@ function createHost(name: string, imagesUrl: string, memoryMb?: number, nic?: Ni
       return loadGuestImages(manifest, (file) => fetchBuffer(imagesUrl + file), onProgress);
     },
     wasm: async (imports) => (await WebAssembly.instantiate(await wasmModule, imports)).exports,
+    loadState: () => fetchState(imagesUrl),
+    log: (message) => console.warn(message),
   });
   created.onStateChange((state) => post({ type: 'state', state }));
   created.onProgress((progress) => post({ type: 'progress', progress }));

@@ -33,7 +33,9 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
         {running && !ready && !node.error && <span className="muted" role="status"><span className="spinner" /> configuring…</span>}
         {node.boot && (
           <span className="figure" data-testid="boot-time">
-            booted in {(node.boot.bootMs / 1000).toFixed(2)} s (guest kernel+init {node.boot.guestUptimeS.toFixed(2)} s)
+            {node.boot.fromState
+              ? <>restored from saved state in {(node.boot.bootMs / 1000).toFixed(2)} s</>
+              : <>booted in {(node.boot.bootMs / 1000).toFixed(2)} s (guest kernel+init {node.boot.guestUptimeS.toFixed(2)} s)</>}
           </span>
         )}
       </div>

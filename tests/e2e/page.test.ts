@@ -29,7 +29,7 @@ describe('the ctlab page', () => {
     const first = page.getByTestId('host').first();
     await first.getByRole('progressbar').waitFor({ timeout: 30_000 });
     await waitForPrompt(page, 120_000);
-    expect(await first.getByTestId('boot-time').innerText()).toMatch(/booted in \d+\.\d+ s/);
+    expect(await first.getByTestId('boot-time').innerText()).toMatch(/restored from saved state in \d+\.\d+ s/);
     await expect.poll(() => first.getByRole('progressbar').count()).toBe(0);
   });
 

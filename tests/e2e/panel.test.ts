@@ -34,7 +34,7 @@ describe('the control panel', () => {
       const card = hostCard(page, host);
       await expect.poll(() => card.getByTestId('host-address').innerText()).toBe(`10.0.0.${n}/16`);
       expect(await card.innerText()).toContain(`02:43:0a:00:00:0${n}`);
-      expect(await card.getByTestId('boot-time').innerText()).toMatch(/booted in \d+\.\d+ s/);
+      expect(await card.getByTestId('boot-time').innerText()).toMatch(/(booted|restored from saved state) in \d+\.\d+ s/);
     }
     // The network view has a port per host and one for the other tabs.
     const portNames = async () => Promise.all((await page.getByTestId('port').all()).map((row) => row.getAttribute('data-port')));

@@ -13,12 +13,15 @@ export interface TestGuest {
   dispose(): Promise<void>;
 }
 
+/** A host from the saved state when it fits (else booted; see createNodeHost), with the right clock. */
 export async function bootGuest(name: string, memoryMb?: number): Promise<TestGuest> {
   const host = createNodeHost(name, memoryMb ? { memoryMb } : {});
   await host.boot();
   const shell = new ConsoleShell(host);
   const agent = new AgentClient(hostAgentChannel(host));
   await agent.ready();
+  // Restored from the saved state, the guest's clock stands at the time of the save.
+  await agent.setTime();
   return {
     host, shell, agent,
     async sh(command) {

@@ -1,10 +1,11 @@
-// Boots the real guest under Node and checks what every later feature stands on.
+// Boots the real guest under Node (cold: the other suites mostly start from the saved state) and
+// checks what every later feature stands on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleShell } from '../../src/common/host/ConsoleShell';
 import type { BootPhase } from '../../src/common/host/Host';
 import { createNodeHost } from '../../src/node/nodeHost';
 
-const host = createNodeHost('it-host');
+const host = createNodeHost('it-host', { loadState: undefined });
 const shell = new ConsoleShell(host);
 const phases: BootPhase[] = [];
 host.onProgress((p) => { if (phases.at(-1) !== p.phase) phases.push(p.phase); });

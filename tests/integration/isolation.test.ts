@@ -121,8 +121,12 @@ describe('limits enforced by the container cgroup', () => {
     await run('cpu', 'timeout 3 sh -c "while :; do :; done"');
     const stats = await g.agent.stats('cpu');
     expect(stats.cpu.nr_throttled).toBeGreaterThan(0);
-    // 3 s of a busy loop at 0.2 CPU: about 0.6 s of CPU time, never the full 3 s.
-    expect(stats.cpu.usage_usec).toBeLessThan(1_500_000);
+    // 3 s of a busy loop at 0.2 CPU: about 0.6 s of CPU time, never the full 3 s. The guest's
+    // clock may take longer than 3 s of wall time to start and end it (a loaded machine, a JIT
+    // cache still cold after a state restore), so bound the CPU time per 100 ms period too: the
+    // quota is 20 ms of it.
+    expect(stats.cpu.usage_usec).toBeLessThan(2_000_000);
+    expect(stats.cpu.usage_usec / stats.cpu.nr_periods).toBeLessThan(30_000);
     await g.agent.destroy('cpu', { force: true });
   });
 });

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "agent.h"
 #include "agent_ops.h"
@@ -539,6 +540,22 @@ static int op_host_configure(const struct json *args, struct jbuf *b, struct ct_
 	return 0;
 }
 
+/* Sets the guest's wall clock: a host restored from a saved state wakes at the time of the save. */
+static int op_set_time(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	int64_t ms;
+	if (!json_get_int64(args, "time_ms", &ms) || ms < 0)
+		return ct_fail(err, "bad_request", "field \"time_ms\" must be a non-negative integer (ms since 1970)");
+	struct timespec before, now = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	clock_gettime(CLOCK_REALTIME, &before);
+	if (clock_settime(CLOCK_REALTIME, &now) < 0)
+		return ct_fail_errno(err, "setting the clock");
+	jb_obj_begin(b);
+	jb_key(b, "previous_ms"); jb_int(b, (int64_t)before.tv_sec * 1000 + before.tv_nsec / 1000000);
+	jb_obj_end(b);
+	return 0;
+}
+
 /* --- checkpoint images: made by checkpoint, moved in chunks, consumed by restore ---------------- */
 
 /* Each image is IMAGES_DIR/<id>/ct.img. Ids are the agent's own: lowercase, digits, '-', '_'. */
@@ -889,7 +906,7 @@ static const struct agent_op ops[] = {
 	{ "set", false, op_set }, { "stats", false, op_stats }, { "logs", false, op_logs },
 	{ "exec", true, op_exec }, { "tty_open", false, op_tty_open }, { "tty_input", false, op_tty_input },
 	{ "tty_resize", false, op_tty_resize }, { "tty_close", false, op_tty_close },
-	{ "host_configure", false, op_host_configure },
+	{ "host_configure", false, op_host_configure }, { "set_time", false, op_set_time },
 	{ "checkpoint", true, op_checkpoint }, { "restore", true, op_restore },
 	{ "image_create", false, op_image_create }, { "image_write", false, op_image_write },
 	{ "image_read", false, op_image_read }, { "image_delete", false, op_image_delete },

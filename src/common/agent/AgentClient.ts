@@ -250,6 +250,11 @@ export class AgentClient implements Disposable {
     return this.call('host_configure', identity, options, (result) => result);
   }
 
+  /** Sets the guest's wall clock to `timeMs` (default: now); resolves with the guest's clock before. */
+  async setTime(timeMs = Date.now(), options?: CallOptions): Promise<number> {
+    return this.call('set_time', { time_ms: Math.round(timeMs) }, options, (result) => result.previous_ms);
+  }
+
   stats(name: string, options?: CallOptions): Promise<ContainerStats> {
     return this.call('stats', { name }, options, (stats) => stats);
   }

@@ -127,6 +127,8 @@ export interface Ops {
   tty_close: { args: { session: number }; result: EmptyResult };
   /** The host's identity on the backplane: eth0 joins the bridge ctbr0, which takes MAC and address. */
   host_configure: { args: HostIdentity; result: HostIdentity };
+  /** Sets the guest's wall clock (ms since 1970); `previous_ms` is what it read before. */
+  set_time: { args: { time_ms: number }; result: { previous_ms: number } };
   /** `leave_running` default false: the container stops once its image is complete. */
   checkpoint: { args: { name: string; leave_running?: boolean }; result: CrReport };
   restore: { args: { name: string; image: string }; result: RestoreReport };
@@ -367,6 +369,7 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
   tty_input: emptyResult,
   tty_resize: emptyResult,
   tty_close: emptyResult,
+  set_time: (v, path) => ({ previous_ms: field(object(v, path), 'previous_ms', integer, path) }),
   host_configure: (v, path) => {
     const o = object(v, path);
     return {

@@ -71,6 +71,12 @@ export class ClusterNode implements Disposable {
       this.boot = await this.host.boot();
       await this.agent.ready();
       await this.agent.configureHost({ hostname: this.identity.name, mac: this.identity.mac, address: this.identity.address });
+      // A host restored from the saved state wakes at the time of the save; a booted one set its
+      // clock from the emulated RTC, to the second: both take this machine's time.
+      await this.agent.setTime();
+      // The console of a restored host starts blank (the boot printed its prompt before the save):
+      // an empty line makes the shell print it again, with the host's new name.
+      if (this.boot.fromState) this.host.writeConsole('\n');
       this.configured = true;
       await this.refresh();
     } catch (err) {

@@ -2,6 +2,7 @@ import { V86 } from 'v86';
 import type { V86Options } from 'v86';
 import { Emitter, DisposableStore } from '../util/Emitter';
 import type { GuestImages, FetchProgress } from './manifest';
+import { stateMismatch, stateOriginFor, type SavedState } from './savedState';
 import type { BootProgress, BootResult, Host, HostState, HostStats } from './Host';
 import { ConsoleWatcher } from './ConsoleWatcher';
 import { PacedWriter } from './PacedWriter';
@@ -20,6 +21,15 @@ export interface EmulatedHostOptions {
   bootTimeoutMs?: number;
   /** The guest's eth0 (DEFAULT_NIC when left out); the MTU applies to virtio only. */
   nic?: NicOptions;
+  /**
+   * Supplies the saved state of a booted guest (images/state.mts), if there is one: the host
+   * restores it instead of booting when it was made from the same artifacts, memory size, NIC and
+   * v86, and cold-boots otherwise (saying why on the console log). The restored guest keeps the
+   * saved identity and clock until host_configure and set_time give it its own.
+   */
+  loadState?: () => Promise<SavedState | undefined>;
+  /** Where the host says why it booted cold although a state was offered (console.warn, say). */
+  log?: (message: string) => void;
 }
 
 export interface NicOptions {
@@ -128,15 +138,33 @@ export class EmulatedHost implements Host {
     this.setState('booting');
     try {
       progress({ phase: 'fetch', loadedBytes: 0 });
-      const images = await this.options.loadImages((p) => progress({ phase: 'fetch', ...p }));
+      const [images, state] = await Promise.all([
+        this.options.loadImages((p) => progress({ phase: 'fetch', ...p })),
+        this.loadUsableState(),
+      ]);
+      let stateProblem: string | undefined;
+      if (state) {
+        progress({ phase: 'restore' });
+        const restored = await this.restoreFrom(images, state).then(() => true, (err: unknown) => {
+          stateProblem = err instanceof Error ? err.message : String(err);
+          this.options.log?.(`host ${this.name}: booting, not restoring the saved state: ${stateProblem}`);
+          return false;
+        });
+        if (restored) {
+          progress({ phase: 'ready' });
+          this.setState('running');
+          return { bootMs: performance.now() - started, guestUptimeS: state.manifest.guest_uptime_s, fromState: true };
+        }
+        await this.destroyEmulator();
+      }
       const banner = this.watcher.waitFor(INIT_BANNER);
-      this.emulator = this.createEmulator(images);
+      this.emulator = this.createEmulator(images, true);
       progress({ phase: 'kernel' });
       const result = await this.withTimeout((async () => {
         const match = await banner;
         progress({ phase: 'init' });
         await this.watcher.waitForSeen(PROMPT);
-        return { bootMs: performance.now() - started, guestUptimeS: Number(match[2]) };
+        return { bootMs: performance.now() - started, guestUptimeS: Number(match[2]), fromState: false, stateProblem };
       })());
       progress({ phase: 'ready' });
       this.setState('running');
@@ -146,6 +174,31 @@ export class EmulatedHost implements Host {
       await this.destroyEmulator();
       throw err;
     }
+  }
+
+  /** The saved state, when there is one and it fits this host; logs why it does not. */
+  private async loadUsableState(): Promise<SavedState | undefined> {
+    if (!this.options.loadState) return undefined;
+    try {
+      return await this.options.loadState();
+    } catch (err) {
+      this.options.log?.(`host ${this.name}: booting, the saved state did not load: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
+  /** Builds the emulator stopped, restores the state into it and lets it run. */
+  private async restoreFrom(images: GuestImages, state: SavedState): Promise<void> {
+    const wanted = stateOriginFor(images.manifest, this.options.memoryMb ?? images.manifest.memory_mb, this.nicOptions);
+    const mismatch = stateMismatch(state.manifest, wanted);
+    if (mismatch) throw new Error(`the saved state is stale: ${mismatch}`);
+    const emulator = this.createEmulator(images, false);
+    this.emulator = emulator;
+    await this.withTimeout(new Promise<void>((resolve) => emulator.add_listener('emulator-loaded', () => resolve())));
+    // Bytes queued for a guest that never ran mean nothing to the restored one.
+    this.agentWriter.clear();
+    await emulator.restore_state(state.data);
+    await emulator.run();
   }
 
   writeConsole(data: string | Uint8Array): void {
@@ -188,7 +241,7 @@ export class EmulatedHost implements Host {
     this.disposables.dispose();
   }
 
-  private createEmulator(images: GuestImages): V86 {
+  private createEmulator(images: GuestImages, autostart: boolean): V86 {
     const { manifest } = images;
     const emulator = new V86({
       wasm_fn: this.options.wasm,
@@ -198,7 +251,7 @@ export class EmulatedHost implements Host {
       bzimage: { buffer: images.kernel },
       initrd: { buffer: images.initrd },
       cmdline: manifest.cmdline,
-      autostart: true,
+      autostart,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,

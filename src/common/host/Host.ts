@@ -6,7 +6,8 @@ export type HostState = 'created' | 'booting' | 'running' | 'stopped' | 'failed'
  * Boot phases in order: fetching the guest images, firmware + kernel (silent, `quiet` on the
  * cmdline), the guest's /init (it printed its banner), and ready (a shell prompt on the console).
  */
-export type BootPhase = 'fetch' | 'kernel' | 'init' | 'ready';
+/** 'restore' replaces 'kernel' and 'init' when the host starts from a saved state. */
+export type BootPhase = 'fetch' | 'kernel' | 'init' | 'restore' | 'ready';
 
 export interface BootProgress {
   phase: BootPhase;
@@ -18,10 +19,17 @@ export interface BootProgress {
 }
 
 export interface BootResult {
-  /** boot() call to shell prompt, wall clock. */
+  /** boot() call to shell prompt (or, from a saved state, to the restored guest running), wall clock. */
   bootMs: number;
-  /** The guest's own /proc/uptime when its /init finished (emulated time since the kernel started). */
+  /**
+   * The guest's own /proc/uptime when its /init finished (emulated time since the kernel started);
+   * for a restored host, that of the boot the state was saved from.
+   */
   guestUptimeS: number;
+  /** True when the host was restored from the saved state instead of booting. */
+  fromState: boolean;
+  /** Why a saved state that was offered was not restored (stale, or the restore failed). */
+  stateProblem?: string;
 }
 
 export interface HostStats {
