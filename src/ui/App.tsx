@@ -32,7 +32,7 @@ export function App({ session }: { session: PanelSession }) {
         <h2 className="section-title">Hosts in other tabs</h2>
         {remoteHosts.length === 0
           ? <p className="muted">None yet: open this page in another tab and its hosts join this cluster.</p>
-          : <div className="remote-list">{remoteHosts.map((host) => <RemoteHostCard key={host.name} host={host} />)}</div>}
+          : <div className="remote-list">{remoteHosts.map((host) => <RemoteHostCard key={host.name} session={session} host={host} />)}</div>}
       </section>
       <NetworkView session={session} />
     </main>

@@ -3,12 +3,13 @@ import type { ContainerInfo } from '../common/agent/protocol';
 import type { ClusterNode } from '../common/cluster/Cluster';
 import type { ContainerAction, CrResult, RowAction } from './containerOps';
 import { ContainerGraphs } from './ContainerGraphs';
+import { containerDragProps, MoveToMenu } from './MigrationView';
 import type { PanelSession } from './session';
 import { containerFigures, formatBytes, formatLimit } from './stats';
 
 const UNDER_WAY: Record<ContainerAction, string> = {
   create: 'creating…', start: 'starting…', stop: 'stopping…', restart: 'restarting…', destroy: 'destroying…',
-  checkpoint: 'checkpointing…', restore: 'restoring…', download: 'downloading…',
+  checkpoint: 'checkpointing…', restore: 'restoring…', download: 'downloading…', migrate: 'migrating…',
 };
 
 /** Saves bytes as a file through the browser's download. */
@@ -66,6 +67,7 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
   const [confirming, setConfirming] = useState(false);
   const [checkpointing, setCheckpointing] = useState(false);
   const [leaveRunning, setLeaveRunning] = useState(false);
+  const [moving, setMoving] = useState(false);
   const { name, state } = info;
   const pending = session.ops.pendingOf(node.name, name);
   const error = session.ops.errorOf(node.name, name);
@@ -84,7 +86,8 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
   };
   return (
     <div className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state={state}
-      data-busy={pending?.action}>
+      data-busy={pending?.action} {...containerDragProps(node.name, name, running && !busy)}
+      title={running && !busy ? 'Drag onto another host to move it there while it runs' : undefined}>
       <div className="ct-main">
         <span className="ct-name" title={`hostname ${info.hostname}, template ${info.template}`}>{name}</span>
         <span className={`state state-${state}`}>{state}</span>
@@ -107,6 +110,7 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
         <button type="button" disabled={busy || !running} onClick={() => run('restart')}>Restart</button>
         <button type="button" disabled={busy || !running} onClick={() => onOpenTerminal(name)}>Terminal</button>
         <button type="button" disabled={busy || !running || checkpointing} onClick={() => setCheckpointing(true)}>Checkpoint</button>
+        <button type="button" aria-haspopup="menu" aria-expanded={moving} disabled={busy || !running || moving} onClick={() => setMoving(true)}>Move to…</button>
         <button type="button" className="danger" disabled={busy || confirming} onClick={() => setConfirming(true)}>Destroy</button>
       </div>
       {confirming && (
@@ -125,6 +129,10 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
           <button type="button" className="primary" disabled={busy || !running} onClick={checkpoint}>Checkpoint now</button>
           <button type="button" onClick={() => setCheckpointing(false)}>Cancel</button>
         </div>
+      )}
+      {moving && (
+        <MoveToMenu session={session} node={node.name} name={name} targets={session.cluster.migrationTargets(node.name)}
+          onClose={() => setMoving(false)} />
       )}
       {result && (
         <CrReportView result={result} busy={pending !== undefined} onDownload={() => void download()}

@@ -4,6 +4,7 @@ import type { ClusterHost } from '../common/network/types';
 import { BootProgressBar } from './BootProgressBar';
 import { ContainerList } from './ContainerList';
 import { ContainerTerminalView } from './ContainerTerminalView';
+import { MigrationView, useHostDrop } from './MigrationView';
 import { CreateContainerDialog } from './CreateContainerDialog';
 import { RestoreFromFile } from './RestoreFromFile';
 import type { PanelSession } from './session';
@@ -23,10 +24,12 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
   const open = terminals.filter((name) => node.containers.some((c) => c.name === name));
   const openTerminal = (name: string) => setTerminals((list) => (list.includes(name) ? list : [...list, name]));
   const closeTerminal = (name: string) => setTerminals((list) => list.filter((n) => n !== name));
+  const drop = useHostDrop(session, node.name);
+  const migrations = session.ops.migrationsFrom(node.name);
 
   return (
     <section className="host card" data-testid="host" data-host={node.name} data-state={state}
-      data-ready={ready ? '' : undefined} aria-label={`host ${node.name}`}>
+      data-ready={ready ? '' : undefined} aria-label={`host ${node.name}`} {...drop.props}>
       <div className="host-title">
         <h2>{node.name}</h2>
         <span className={`state state-${state}`}>{state}</span>
@@ -64,6 +67,7 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
             <button type="button" className="icon" aria-label="Dismiss the error" onClick={() => session.ops.dismissHostError(node.name)}>×</button>
           </div>
         )}
+        {migrations.map((m) => <MigrationView key={m.name} session={session} migration={m} />)}
         <ContainerList session={session} node={node} onOpenTerminal={openTerminal} />
       </div>
 
@@ -87,15 +91,17 @@ export function Identity({ host }: { host: ClusterHost }) {
 }
 
 /** A host that another tab runs: seen, not driven from here. */
-export function RemoteHostCard({ host }: { host: ClusterHost }) {
+export function RemoteHostCard({ session, host }: { session: PanelSession; host: ClusterHost }) {
+  const drop = useHostDrop(session, host.name);
   return (
-    <section className="host card remote" data-testid="remote-host" data-host={host.name} aria-label={`host ${host.name} in another tab`}>
+    <section className="host card remote" data-testid="remote-host" data-host={host.name} aria-label={`host ${host.name} in another tab`}
+      {...drop.props}>
       <div className="host-title">
         <h2>{host.name}</h2>
         <span className="state state-remote">in another tab</span>
       </div>
       <Identity host={host} />
-      <div className="muted small">tab {host.tab.slice(0, 8)}</div>
+      <div className="muted small">tab {host.tab.slice(0, 8)} · drop a running container here to move it</div>
     </section>
   );
 }

@@ -1,10 +1,11 @@
 // The panel's container actions over the cluster layer: which rows have an action under way, and
 // the errors to show on them. Plain TypeScript (containerOps.test.ts drives it with fakes).
 import { AgentError } from '../common/agent/AgentClient';
-import type { ContainerInfo, CreateArgs, CrReport, RestoreReport } from '../common/agent/protocol';
+import type { ContainerInfo, CreateArgs, CrReport, MigrateReport, RestoreReport } from '../common/agent/protocol';
+import type { ClusterHost } from '../common/network/types';
 import { Emitter, type Disposable } from '../common/util/Emitter';
 
-export type ContainerAction = 'create' | 'start' | 'stop' | 'restart' | 'destroy' | 'checkpoint' | 'restore' | 'download';
+export type ContainerAction = 'create' | 'start' | 'stop' | 'restart' | 'destroy' | 'checkpoint' | 'restore' | 'download' | 'migrate';
 export type RowAction = 'start' | 'stop' | 'restart' | 'destroy';
 
 /** What ContainerOps needs of a ClusterNode. */
@@ -29,6 +30,27 @@ export interface OpsNode {
 export interface OpsCluster {
   node(name: string): OpsNode;
   createContainer(nodeName: string, args: CreateArgs): Promise<ContainerInfo>;
+}
+
+/** What a migration needs of a Cluster. */
+export interface MigrationCluster {
+  /** Every other host a container of `nodeName` may move to (this tab's and other tabs'). */
+  migrationTargets(nodeName: string): ClusterHost[];
+  migrateContainer(nodeName: string, name: string, destName: string,
+    options: { onProgress?: (phase: string) => void }): Promise<MigrateReport>;
+}
+
+/** A live migration from a host of this tab: under way (phase), or done (report) until dismissed. */
+export interface Migration {
+  name: string;
+  from: string;
+  to: string;
+  /** Date.now() when it began. */
+  since: number;
+  /** The agent's latest phase ("connecting", "pre-copy 2", ...). */
+  phase?: string;
+  /** Set once the container runs on `to` and `from` let go of it. */
+  report?: MigrateReport;
 }
 
 export interface PendingAction {
@@ -73,6 +95,7 @@ export class ContainerOps implements Disposable {
   private readonly errors = new Map<string, RowError>();
   private readonly results = new Map<string, CrResult>();
   private readonly hostErrors = new Map<string, RowError>();
+  private readonly migrations = new Map<string, Migration>();
   private readonly changeEmitter = new Emitter<void>();
   /** An action began or ended, or an error was set or dismissed. */
   readonly onChange = this.changeEmitter.event;
@@ -118,6 +141,46 @@ export class ContainerOps implements Disposable {
 
   dismissHostError(node: string): void {
     if (this.hostErrors.delete(node)) this.changeEmitter.fire();
+  }
+
+  /** The migrations from a host, under way or done and not yet dismissed, oldest first. */
+  migrationsFrom(node: string): Migration[] {
+    return [...this.migrations.values()].filter((m) => m.from === node).sort((a, b) => a.since - b.since);
+  }
+
+  dismissMigration(node: string, name: string): void {
+    const m = this.migrations.get(key(node, name));
+    if (m?.report && this.migrations.delete(key(node, name))) this.changeEmitter.fire();
+  }
+
+  /**
+   * Live-migrates a running container to another host of the cluster. Under way, the source host
+   * shows the migration's phase; once done its figures stay there (the row moves to the
+   * destination); a failure becomes the row's error, the container still running on the source.
+   */
+  async migrate(cluster: MigrationCluster, nodeName: string, name: string, destName: string): Promise<boolean> {
+    if (this.pendingOf(nodeName, name) || nodeName === destName) return false;
+    const k = key(nodeName, name);
+    this.errors.delete(k);
+    this.migrations.set(k, { name, from: nodeName, to: destName, since: this.now() });
+    this.begin(nodeName, name, 'migrate');
+    try {
+      const report = await cluster.migrateContainer(nodeName, name, destName, {
+        onProgress: (phase) => {
+          const m = this.migrations.get(k);
+          if (m && !m.report) this.migrations.set(k, { ...m, phase });
+          this.phase(nodeName, name, phase);
+        },
+      });
+      this.migrations.set(k, { ...this.migrations.get(k)!, phase: undefined, report });
+      return true;
+    } catch (err) {
+      this.migrations.delete(k);
+      this.fail(nodeName, name, 'migrate', err);
+      return false;
+    } finally {
+      this.end(nodeName, name);
+    }
   }
 
   /** Checkpoints a running container into an image on its host; the report lands on its row. */

@@ -16,6 +16,8 @@ function fakeCluster(addHosts: SessionCluster['addHosts']) {
     dispose: vi.fn(),
     node: () => { throw new Error('no nodes'); },
     createContainer: async () => { throw new Error('no nodes'); },
+    migrationTargets: () => [],
+    migrateContainer: async () => { throw new Error('no nodes'); },
   } satisfies SessionCluster;
   return { cluster, changes, nodes };
 }

@@ -4,10 +4,10 @@ import type { Cluster, ClusterNode } from '../common/cluster/Cluster';
 import type { ContainerInfo, CreateArgs } from '../common/agent/protocol';
 import { DisposableStore, Emitter, type Disposable } from '../common/util/Emitter';
 import { ConsoleLog } from './consoleLog';
-import { ContainerOps, errorMessage, type OpsCluster } from './containerOps';
+import { ContainerOps, errorMessage, type MigrationCluster, type OpsCluster } from './containerOps';
 
 /** What the session needs of a Cluster (a Cluster is one). */
-export type SessionCluster = Pick<Cluster, 'nodes' | 'remoteHosts' | 'network' | 'onChange' | 'addHosts' | 'dispose'> & OpsCluster;
+export type SessionCluster = Pick<Cluster, 'nodes' | 'remoteHosts' | 'network' | 'onChange' | 'addHosts' | 'dispose'> & OpsCluster & MigrationCluster;
 
 export class PanelSession implements Disposable {
   readonly ops = new ContainerOps();

@@ -1,11 +1,12 @@
 // Two tabs of one browser make one cluster: they share the BroadcastChannel backplane, so tab 2
-// gets node3 and node4, each tab lists the other's hosts, and containers ping across tabs.
+// gets node3 and node4, each tab lists the other's hosts, containers ping across tabs, and a
+// running container moves live from a host of tab 1 to a host of tab 2 ("Move to…", drag and drop).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, serveBuiltSite } from './browser';
 import {
-  ACTION_TIMEOUT_MS, containerRow, containerTerminalText, createContainer, hostCard, openContainerTerminal, typeInContainer,
-  waitForHostRunning,
+  ACTION_TIMEOUT_MS, containerRow, containerTerminal, containerTerminalText, createContainer, hostCard, openContainerTerminal, settledRow,
+  typeInContainer, waitForHostRunning,
 } from './panel';
 
 let site: Awaited<ReturnType<typeof serveBuiltSite>>;
@@ -73,6 +74,69 @@ describe('two tabs of the page', () => {
     await expect.poll(async () => Number((await otherTabs.locator('td').nth(1).innerText()).trim()), { timeout: 10_000 })
       .toBeGreaterThan(0);
     await tab1.screenshot({ path: '.build/tabs.png', fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('moves a running container from tab 1 to a host of tab 2 with "Move to…", its counter going on there', async () => {
+    await createContainer(tab1, 'node1', { name: 'mig' });
+    await openContainerTerminal(tab1, 'node1', 'mig');
+    await typeInContainer(tab1, 'node1', 'mig', '(ctdemo count 300 > /dev/console 2>&1 < /dev/null &); echo counting\n');
+    await expect.poll(() => containerTerminalText(tab1, 'node1', 'mig'), { timeout: ACTION_TIMEOUT_MS }).toMatch(/^counting\s*$/m);
+    // A terminal's shell holds a pty of the host's agent, which the C/R engine cannot move: close it first.
+    await containerTerminal(tab1, 'node1', 'mig').getByRole('button', { name: 'Close the terminal of mig' }).click();
+    await containerTerminal(tab1, 'node1', 'mig').waitFor({ state: 'detached' });
+
+    const row = containerRow(tab1, 'node1', 'mig');
+    await row.getByRole('button', { name: 'Move to…' }).click();
+    const menu = row.getByRole('dialog', { name: 'Move mig to another host' });
+    // Every other host of the cluster, this tab's and the other's.
+    expect(await menu.getByRole('menuitem').evaluateAll((items) => items.map((i) => i.getAttribute('data-target'))))
+      .toEqual(['node2', 'node3', 'node4']);
+    await menu.getByRole('menuitem', { name: /node3/ }).click();
+
+    // Under way: the source host shows the phases; then the figures of the move.
+    const migration = hostCard(tab1, 'node1').locator('[data-testid="migration"][data-container="mig"]');
+    await migration.waitFor({ timeout: 10_000 });
+    const done = hostCard(tab1, 'node1').locator('[data-testid="migration"][data-container="mig"][data-state="done"]');
+    await done.or(row.getByRole('alert')).waitFor({ timeout: ACTION_TIMEOUT_MS });
+    expect(await hostCard(tab1, 'node1').locator('.row-error').allInnerTexts()).toEqual([]);
+    expect(await done.getAttribute('data-to')).toBe('node3');
+    expect(await done.getByTestId('migration-summary').innerText())
+      .toMatch(/^downtime \d+ ms, total [\d.]+ m?s, moved [\d.]+ \w+ \(\d pre-copy rounds?: .*\)$/);
+
+    // Running in tab 2, gone from tab 1; its counter goes on there.
+    await settledRow(tab2, 'node3', 'mig', 'running').waitFor({ timeout: 20_000 });
+    await containerRow(tab1, 'node1', 'mig').waitFor({ state: 'detached', timeout: 20_000 });
+    await openContainerTerminal(tab2, 'node3', 'mig');
+    await typeInContainer(tab2, 'node3', 'mig', 'ps | grep -c "[c]tdemo count"\n');
+    await expect.poll(() => containerTerminalText(tab2, 'node3', 'mig'), { timeout: ACTION_TIMEOUT_MS }).toMatch(/^1\s*$/m);
+    await containerTerminal(tab2, 'node3', 'mig').getByRole('button', { name: 'Close the terminal of mig' }).click();
+    await containerTerminal(tab2, 'node3', 'mig').waitFor({ state: 'detached' });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('moves a container by dragging its row onto a host card, and shows a failure\'s reason on the row', async () => {
+    // Drag and drop within tab 2, node3 -> node4: the HTML5 drag events with one DataTransfer, as a browser sends them (Playwright's mouse
+    // drag does not reach the drop here).
+    const transfer = await tab2.evaluateHandle(() => new DataTransfer());
+    await containerRow(tab2, 'node3', 'mig').dispatchEvent('dragstart', { dataTransfer: transfer });
+    await hostCard(tab2, 'node4').dispatchEvent('dragenter', { dataTransfer: transfer });
+    await hostCard(tab2, 'node4').dispatchEvent('dragover', { dataTransfer: transfer });
+    await expect.poll(() => hostCard(tab2, 'node4').getAttribute('data-drop-over')).toBe('');
+    await hostCard(tab2, 'node4').dispatchEvent('drop', { dataTransfer: transfer });
+    await settledRow(tab2, 'node4', 'mig', 'running').waitFor({ timeout: ACTION_TIMEOUT_MS });
+    await containerRow(tab2, 'node3', 'mig').waitFor({ state: 'detached', timeout: 20_000 });
+    await hostCard(tab2, 'node3').locator('[data-testid="migration"][data-state="done"][data-to="node4"]').waitFor();
+
+    // A container of that name already on the destination: the guest refuses, the row says why.
+    await createContainer(tab1, 'node2', { name: 'dup' });
+    await createContainer(tab2, 'node4', { name: 'dup' });
+    const row = containerRow(tab1, 'node2', 'dup');
+    await row.getByRole('button', { name: 'Move to…' }).click();
+    await row.getByRole('menuitem', { name: /node4/ }).click();
+    const error = settledRow(tab1, 'node2', 'dup', 'running').getByRole('alert');
+    await error.waitFor({ timeout: ACTION_TIMEOUT_MS });
+    expect(await error.innerText()).toMatch(/migrate failed:.*already exists/);
     expect(pageErrors).toEqual([]);
   });
 });

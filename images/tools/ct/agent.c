@@ -140,8 +140,8 @@ static void after_success(const char *op, const char *name)
 {
 	if (!strcmp(op, "create"))
 		send_state(name, "stopped", -1);
-	else if (!strcmp(op, "destroy"))
-		send_state(name, "destroyed", -1);
+	else if (!strcmp(op, "destroy") || !strcmp(op, "migrate"))
+		send_state(name, "destroyed", -1);   /* a migrated container left this host for good */
 }
 
 static void start_worker(const struct agent_op *op, int64_t id, const struct json *args, const char *name)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include "agent.h"
 #include "agent_ops.h"
@@ -25,6 +26,7 @@
 #include "container.h"
 #include "exec.h"
 #include "hostnet.h"
+#include "migrate.h"
 #include "parse.h"
 #include "report.h"
 #include "util.h"
@@ -899,6 +901,103 @@ static int op_image_list(const struct json *args, struct jbuf *b, struct ct_err 
 	return 0;
 }
 
+/* --- live migration: the container moves to another host's `ct migrate-listen` ---------------- */
+
+#define DEST_MAX 80
+
+/* DEST: an IPv4 dotted quad or a host name of a-z, 0-9 and '-', optionally ":PORT" (1-65535). */
+static int arg_dest(const struct json *args, const char **dest, struct ct_err *err)
+{
+	if (arg_string(args, "dest", true, dest, err) < 0)
+		return -1;
+	const char *d = *dest;
+	size_t n = strlen(d);
+	const char *colon = strchr(d, ':');
+	size_t host_len = colon ? (size_t)(colon - d) : n;
+	bool ok = n > 0 && n <= DEST_MAX && host_len > 0 && host_len <= 63;
+	bool digits_and_dots = true;
+	for (size_t i = 0; ok && i < host_len; i++) {
+		char c = d[i];
+		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '.'))
+			ok = false;
+		if (!isdigit((unsigned char)c) && c != '.')
+			digits_and_dots = false;
+	}
+	if (ok && digits_and_dots) {
+		/* Looks like an address: it must be a whole dotted quad. */
+		char host[64];
+		struct in_addr a;
+		snprintf(host, sizeof(host), "%.*s", (int)host_len, d);
+		unsigned parts = 0, value = 0, len = 0;
+		for (const char *p = host;; p++) {
+			if (*p == '.' || !*p) {
+				ok = ok && len > 0 && len <= 3 && value <= 255;
+				parts++;
+				value = len = 0;
+				if (!*p)
+					break;
+			} else {
+				value = value * 10 + (unsigned)(*p - '0');
+				len++;
+			}
+		}
+		ok = ok && parts == 4 && inet_pton(AF_INET, host, &a) == 1;
+	} else if (ok) {
+		/* A host name: labels of a-z, 0-9, '-', none empty nor starting or ending with '-'. */
+		ok = !memchr(d, '.', host_len) && d[0] != '-' && d[host_len - 1] != '-';
+	}
+	if (ok && colon) {
+		const char *p = colon + 1;
+		long port = 0;
+		ok = *p && strlen(p) <= 5;
+		for (; ok && *p; p++) {
+			if (!isdigit((unsigned char)*p))
+				ok = false;
+			else
+				port = port * 10 + (*p - '0');
+		}
+		ok = ok && port >= 1 && port <= 65535;
+	}
+	if (!ok)
+		return ct_fail(err, "invalid_argument",
+			       "invalid destination \"%.40s\": give an IPv4 address or a host name (a-z, 0-9, '-'), optionally with :PORT",
+			       d);
+	return 0;
+}
+
+static int op_migrate(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name, *dest;
+	if (arg_name(args, &name, err) < 0 || arg_dest(args, &dest, err) < 0)
+		return -1;
+	if (config_require(name, err) < 0)
+		return -1;
+	if (container_state(name, NULL) != CT_RUNNING)
+		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	struct migrate_report r;
+	struct progress_ctx ctx = { "migrate", name };
+	if (container_migrate(name, dest, &r, send_progress, &ctx, err) < 0)
+		return -1;
+	jb_obj_begin(b);
+	jb_key(b, "name"); jb_str(b, name);
+	jb_key(b, "dest"); jb_str(b, dest);
+	jb_key(b, "rounds"); jb_int(b, r.rounds);
+	jb_key(b, "round_bytes");
+	jb_arr_begin(b);
+	for (uint32_t i = 0; i < r.rounds && i < MIG_MAX_ROUNDS; i++)
+		jb_int(b, (int64_t)r.round_bytes[i]);
+	jb_arr_end(b);
+	jb_key(b, "final_bytes"); jb_int(b, (int64_t)r.final_bytes);
+	jb_key(b, "pages_referenced"); jb_int(b, (int64_t)r.pages_referenced);
+	jb_key(b, "frozen_ms"); jb_int(b, r.frozen_ms);
+	jb_key(b, "total_ms"); jb_int(b, r.total_ms);
+	jb_key(b, "processes"); jb_int(b, r.dump.processes);
+	jb_key(b, "pages"); jb_int(b, (int64_t)r.dump.pages);
+	jb_key(b, "fs_bytes"); jb_int(b, (int64_t)r.dump.fs_bytes);
+	jb_obj_end(b);
+	return 0;
+}
+
 static const struct agent_op ops[] = {
 	{ "ping", false, op_ping }, { "create", false, op_create }, { "start", true, op_start },
 	{ "stop", true, op_stop }, { "kill", false, op_kill }, { "restart", true, op_restart },
@@ -910,7 +1009,7 @@ static const struct agent_op ops[] = {
 	{ "checkpoint", true, op_checkpoint }, { "restore", true, op_restore },
 	{ "image_create", false, op_image_create }, { "image_write", false, op_image_write },
 	{ "image_read", false, op_image_read }, { "image_delete", false, op_image_delete },
-	{ "image_list", false, op_image_list },
+	{ "image_list", false, op_image_list }, { "migrate", true, op_migrate },
 };
 
 const struct agent_op *agent_find_op(const char *name)

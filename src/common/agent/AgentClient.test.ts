@@ -614,3 +614,48 @@ describe('AgentClient checkpoint images', () => {
     expect(guest.requests).toHaveLength(before);
   });
 });
+
+describe('AgentClient migrate', () => {
+  const REPORT = {
+    name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1245184, 40960], final_bytes: 81234,
+    pages_referenced: 290, frozen_ms: 410, total_ms: 2950, processes: 3, pages: 312, fs_bytes: 0,
+  };
+
+  it('sends name and dest, routes the migration phases to the call and returns the typed report', async () => {
+    const { guest, client } = setup();
+    const phases: string[] = [];
+    const done = client.migrate('web', '10.0.0.2', { onProgress: (p) => phases.push(p) });
+    const request = guest.last('migrate');
+    expect(request.args).toEqual({ name: 'web', dest: '10.0.0.2' });
+    const progress = (phase: string, id = request.id) => ({ event: 'progress', request: id, op: 'migrate', name: 'web', phase });
+    guest.sendMessages(
+      progress('connecting'), progress('pre-copy 1'), progress('pre-copy 2'), progress('memory', 999),
+      progress('freezing'), progress('restoring'), progress('committing'), progress('cleaning up'),
+    );
+    guest.reply(request, REPORT);
+    expect(await done).toEqual(REPORT);
+    expect(phases).toEqual(['connecting', 'pre-copy 1', 'pre-copy 2', 'freezing', 'restoring', 'committing', 'cleaning up']);
+  });
+
+  it('rejects with the guest\'s error, and a report of the wrong shape as bad_reply', async () => {
+    const { guest, client } = setup();
+    const refused = client.migrate('web', 'bad dest!');
+    guest.fail(guest.last('migrate'), 'invalid_argument', 'invalid destination "bad dest!"');
+    const err = await rejection(refused);
+    expect(err.code).toBe('invalid_argument');
+    expect(err.message).toMatch(/invalid destination/);
+
+    const malformed = client.migrate('web', 'node2');
+    guest.reply(guest.last('migrate'), { ...REPORT, round_bytes: ['x'] });
+    expect((await rejection(malformed)).code).toBe('bad_reply');
+  });
+
+  it('waits longer than an ordinary call for a migration', async () => {
+    vi.useFakeTimers();
+    const { guest, client } = setup({ timeoutMs: 1000 });
+    const done = client.migrate('web', '10.0.0.2');
+    vi.advanceTimersByTime(60_000);
+    guest.reply(guest.last('migrate'), REPORT);
+    expect((await done).frozen_ms).toBe(410);
+  });
+});

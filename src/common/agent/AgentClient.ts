@@ -5,7 +5,7 @@ import { isImageId, looksLikeImage } from './ctImage';
 import {
   IMAGE_CHUNK_MAX, IMAGE_MAX_BYTES, MAX_LINE_BYTES, parseIncoming, parseResult,
   type AgentEvent, type ContainerInfo, type ContainerStats, type CreateArgs, type CrReport, type ErrorCode,
-  type HelloEvent, type HostIdentity, type ImageEntry, type Op, type OpArgs, type OpResult, type ProgressEvent, type Reply,
+  type HelloEvent, type HostIdentity, type ImageEntry, type MigrateReport, type Op, type OpArgs, type OpResult, type ProgressEvent, type Reply,
   type Request, type ResourceLimits, type RestoreReport, type Signal, type StateEvent, type StatsEvent,
 } from './protocol';
 
@@ -104,7 +104,7 @@ export interface DroppedMessage {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** A checkpoint or restore moves a container's whole memory through an emulated CPU. */
+/** A checkpoint, restore or migration moves a container's whole memory through an emulated CPU. */
 const CR_TIMEOUT_MS = 300_000;
 /** Raw bytes per image_write: base64 grows them by 4/3, the line must stay under MAX_LINE_BYTES. */
 const IMAGE_WRITE_CHUNK_BYTES = 45 * 1024;
@@ -307,6 +307,22 @@ export class AgentClient implements Disposable {
     return this.call(
       'restore',
       { name, image: imageId },
+      { timeoutMs: timeoutMs ?? Math.max(this.timeoutMs, CR_TIMEOUT_MS), progress: onProgress && ((e) => onProgress(e.phase)) },
+      (report) => report,
+    );
+  }
+
+  /**
+   * Live-migrates running container `name` to another host: `dest` is that host's backplane
+   * address ("10.0.0.2") or name, optionally ":PORT". Resolves once the container runs there and
+   * this host has let go of it; on failure (rejected with the guest's message) it keeps running
+   * here. onProgress hears "connecting", "pre-copy N", "freezing", ..., "committing", "cleaning up".
+   */
+  migrate(name: string, dest: string, options: CrOptions = {}): Promise<MigrateReport> {
+    const { onProgress, timeoutMs } = options;
+    return this.call(
+      'migrate',
+      { name, dest },
       { timeoutMs: timeoutMs ?? Math.max(this.timeoutMs, CR_TIMEOUT_MS), progress: onProgress && ((e) => onProgress(e.phase)) },
       (report) => report,
     );

@@ -88,6 +88,27 @@ export interface RestoreReport extends CrReport {
   container: ContainerInfo;
 }
 
+/** What a live migration did (the source agent's report). */
+export interface MigrateReport {
+  name: string;
+  /** The destination as given ("10.0.0.2", "node2:7070"). */
+  dest: string;
+  /** Pre-copy rounds while the container ran (the frozen round not counted). */
+  rounds: number;
+  /** Bytes of memory each pre-copy round sent. */
+  round_bytes: number[];
+  /** Bytes of the frozen round: the image, with references to pages the destination already held. */
+  final_bytes: number;
+  /** Pages (4 KiB) the frozen round did not have to carry. */
+  pages_referenced: number;
+  /** The downtime: from the freeze to the destination running the container. */
+  frozen_ms: number;
+  total_ms: number;
+  processes: number;
+  pages: number;
+  fs_bytes: number;
+}
+
 /** Most bytes an image_read returns or an image_write takes. */
 export const IMAGE_CHUNK_MAX = 48 * 1024;
 /** Most bytes an image may hold on the agent's side. */
@@ -140,6 +161,8 @@ export interface Ops {
   image_delete: { args: { image: string }; result: EmptyResult };
   /** `size` null while a checkpoint is still writing the image. */
   image_list: { args: NoArgs; result: { images: ImageEntry[] } };
+  /** `dest`: the destination host's backplane address or name, optionally ":PORT" (default 7070). */
+  migrate: { args: { name: string; dest: string }; result: MigrateReport };
 }
 
 export interface ImageEntry {
@@ -196,14 +219,18 @@ export interface StatsEvent { event: 'stats'; containers: ContainerStats[] }
 export interface TtyEvent { event: 'tty'; session: number; data: string }
 export interface TtyExitEvent { event: 'tty_exit'; session: number; exit_code: number }
 
-/** A phase of a checkpoint or restore under way, before its reply. */
+/** A phase of a checkpoint, restore or migration under way, before its reply. */
 export interface ProgressEvent {
   event: 'progress';
-  /** The id of the checkpoint or restore request. */
+  /** The id of the checkpoint, restore or migrate request. */
   request: number;
-  op: 'checkpoint' | 'restore';
+  op: 'checkpoint' | 'restore' | 'migrate';
   name: string;
-  /** checkpoint: freezing, files, memory, filesystem, stopping; restore: reading, filesystem, processes, memory. */
+  /**
+   * checkpoint: freezing, files, memory, filesystem, stopping; restore: reading, filesystem,
+   * processes, memory; migrate: connecting, "pre-copy N", freezing, files, memory, filesystem,
+   * restoring, committing, stopping, cleaning up.
+   */
   phase: string;
 }
 
@@ -387,6 +414,22 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
     return { data: field(o, 'data', base64, path), size: field(o, 'size', integer, path) };
   },
   image_delete: emptyResult,
+  migrate: (v, path) => {
+    const o = object(v, path);
+    return {
+      name: field(o, 'name', string, path),
+      dest: field(o, 'dest', string, path),
+      rounds: field(o, 'rounds', integer, path),
+      round_bytes: field(o, 'round_bytes', arrayOf(integer), path),
+      final_bytes: field(o, 'final_bytes', integer, path),
+      pages_referenced: field(o, 'pages_referenced', integer, path),
+      frozen_ms: field(o, 'frozen_ms', integer, path),
+      total_ms: field(o, 'total_ms', integer, path),
+      processes: field(o, 'processes', integer, path),
+      pages: field(o, 'pages', integer, path),
+      fs_bytes: field(o, 'fs_bytes', integer, path),
+    };
+  },
   image_list: (v, path) => ({
     images: field(object(v, path), 'images', arrayOf((item, p) => {
       const o = object(item, p);
@@ -418,7 +461,7 @@ function agentEvent(o: Record<string, unknown>, path: string): AgentEvent {
       return {
         event: 'progress',
         request: field(o, 'request', integer, path),
-        op: field(o, 'op', oneOf(['checkpoint', 'restore'] as const), path),
+        op: field(o, 'op', oneOf(['checkpoint', 'restore', 'migrate'] as const), path),
         name: field(o, 'name', string, path),
         phase: field(o, 'phase', string, path),
       };

@@ -1,7 +1,7 @@
 // Layer 5: what spans hosts. The hosts of this tab (each with its agent), their identities on the
 // backplane, the containers on them, and container IPs allocated without collisions cluster-wide.
 import { AgentClient, hostAgentChannel } from '../agent/AgentClient';
-import type { ContainerInfo, ContainerStats, CreateArgs } from '../agent/protocol';
+import type { ContainerInfo, ContainerStats, CreateArgs, MigrateReport } from '../agent/protocol';
 import type { BootProgress, BootResult, Host, HostState } from '../host/Host';
 import { allocateContainerIp } from '../network/IpAllocator';
 import type { NetworkControl } from '../network/LocalNetwork';
@@ -160,6 +160,33 @@ export class Cluster implements Disposable {
     const info = await node.agent.create({ ...args, ip });
     await node.refresh();
     return info;
+  }
+
+  /** Every host of the cluster other than `nodeName`: this tab's, then other tabs', by name. */
+  migrationTargets(nodeName: string): ClusterHost[] {
+    const all = [...this.nodes.map((n) => n.identity), ...this.remote];
+    return all.filter((h) => h.name !== nodeName).sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  }
+
+  /**
+   * Live-migrates running container `name` from a host of this tab to host `destName` (of this tab
+   * or another), through the source agent's migrate op to the destination's backplane address.
+   * Both lists follow: the source's agent reports the container destroyed, the destination's sees
+   * it start; this tab's hosts are refreshed here as well, whatever the outcome.
+   */
+  async migrateContainer(nodeName: string, name: string, destName: string,
+    options: { onProgress?: (phase: string) => void } = {}): Promise<MigrateReport> {
+    const source = this.node(nodeName);
+    if (!source.ready) throw new Error(`host ${nodeName} is not ready yet`);
+    const dest = this.migrationTargets(nodeName).find((h) => h.name === destName);
+    if (!dest) throw new Error(destName === nodeName ? `${name} is already on ${nodeName}` : `no host named ${destName} in the cluster`);
+    const local = this.nodes.find((n) => n.name === destName);
+    if (local && !local.ready) throw new Error(`host ${destName} is not ready yet`);
+    try {
+      return await source.agent.migrate(name, dest.address.replace(/\/\d+$/, ''), { onProgress: options.onProgress });
+    } finally {
+      await Promise.all([source.refresh(), local?.refresh()]);
+    }
   }
 
   dispose(): void {

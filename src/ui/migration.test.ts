@@ -1,0 +1,87 @@
+import { describe, expect, it, vi } from 'vitest';
+import { AgentError } from '../common/agent/AgentClient';
+import type { MigrateReport } from '../common/agent/protocol';
+import { ContainerOps, type MigrationCluster } from './containerOps';
+import { bytesMoved, migrationStep, migrationSummary } from './migration';
+
+const REPORT: MigrateReport = {
+  name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1048576, 40960], final_bytes: 81920,
+  pages_referenced: 250, frozen_ms: 410, total_ms: 2950, processes: 3, pages: 312, fs_bytes: 0,
+};
+
+describe('migration phases', () => {
+  it('read as people words and fill the bar in order', () => {
+    const phases = ['connecting', 'pre-copy 1', 'pre-copy 2', 'pre-copy 3', 'freezing', 'files', 'memory', 'filesystem',
+      'restoring', 'committing', 'cleaning up'];
+    const steps = phases.map(migrationStep);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!.fraction).toBeGreaterThan(steps[i - 1]!.fraction);
+    expect(steps.every((s) => s.fraction > 0 && s.fraction < 1)).toBe(true);
+    expect(steps[2]).toMatchObject({ round: 2, label: 'pre-copy round 2: copying memory while it runs' });
+    expect(migrationStep('pre-copy 40').fraction).toBeLessThan(migrationStep('freezing').fraction);
+    expect(migrationStep('committing').label).toMatch(/destination starts it/);
+    expect(migrationStep('something new').label).toBe('something new');
+    expect(migrationStep(undefined).label).toBe('starting');
+  });
+
+  it('sum up a finished migration: downtime, total, bytes per round', () => {
+    expect(bytesMoved(REPORT)).toBe(1048576 + 40960 + 81920);
+    expect(migrationSummary(REPORT)).toBe(
+      'downtime 410 ms, total 2.95 s, moved 1.12 MiB (2 pre-copy rounds: 1 MiB + 40 KiB; frozen round 80 KiB, 250 pages sent as references)');
+  });
+});
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+describe('ContainerOps.migrate', () => {
+  function setup() {
+    const reply = deferred<MigrateReport>();
+    let progress: ((phase: string) => void) | undefined;
+    const cluster: MigrationCluster = {
+      migrationTargets: () => [],
+      migrateContainer: vi.fn(async (_n: string, _c: string, _d: string, o: { onProgress?: (p: string) => void }) => {
+        progress = o.onProgress;
+        return reply.promise;
+      }),
+    };
+    return { cluster, reply, progress: (p: string) => progress!(p), ops: new ContainerOps(() => 5000) };
+  }
+
+  it('shows the phases on the source host, then the report until dismissed', async () => {
+    const { cluster, reply, progress, ops } = setup();
+    const done = ops.migrate(cluster, 'node1', 'web', 'node3');
+    expect(cluster.migrateContainer).toHaveBeenCalledWith('node1', 'web', 'node3', expect.anything());
+    expect(ops.pendingOf('node1', 'web')?.action).toBe('migrate');
+    expect(await ops.migrate(cluster, 'node1', 'web', 'node2')).toBe(false); // one at a time
+    progress('pre-copy 2');
+    expect(ops.migrationsFrom('node1')).toEqual([{ name: 'web', from: 'node1', to: 'node3', since: 5000, phase: 'pre-copy 2' }]);
+    expect(ops.pendingOf('node1', 'web')?.phase).toBe('pre-copy 2');
+    reply.resolve(REPORT);
+    expect(await done).toBe(true);
+    expect(ops.pendingOf('node1', 'web')).toBeUndefined();
+    expect(ops.migrationsFrom('node1')[0]).toMatchObject({ to: 'node3', report: REPORT, phase: undefined });
+    expect(ops.migrationsFrom('node3')).toEqual([]);
+    ops.dismissMigration('node1', 'web');
+    expect(ops.migrationsFrom('node1')).toEqual([]);
+  });
+
+  it('leaves a failure on the row, with the guest\'s message', async () => {
+    const { cluster, reply, ops } = setup();
+    const done = ops.migrate(cluster, 'node1', 'web', 'node2');
+    reply.reject(new AgentError('failed', 'migrate', 'the destination could not restore it: IP address already used'));
+    expect(await done).toBe(false);
+    expect(ops.migrationsFrom('node1')).toEqual([]);
+    expect(ops.errorOf('node1', 'web')).toEqual({ action: 'migrate', code: 'failed',
+      message: 'the destination could not restore it: IP address already used' });
+  });
+
+  it('does nothing when the destination is the source', async () => {
+    const { cluster, ops } = setup();
+    expect(await ops.migrate(cluster, 'node1', 'web', 'node1')).toBe(false);
+    expect(cluster.migrateContainer).not.toHaveBeenCalled();
+  });
+});
