@@ -90,7 +90,8 @@ describe('two tabs of the page', () => {
     await row.getByRole('button', { name: 'Move to…' }).click();
     const menu = row.getByRole('dialog', { name: 'Move mig to another host' });
     // Every other host of the cluster, this tab's and the other's.
-    expect(await menu.getByRole('menuitem').evaluateAll((items) => items.map((i) => i.getAttribute('data-target'))))
+    // (A string: this file is typechecked without the DOM's types.)
+    expect(await menu.getByRole('menuitem').evaluateAll("items => items.map((i) => i.getAttribute('data-target'))"))
       .toEqual(['node2', 'node3', 'node4']);
     await menu.getByRole('menuitem', { name: /node3/ }).click();
 
@@ -118,7 +119,7 @@ describe('two tabs of the page', () => {
   it('moves a container by dragging its row onto a host card, and shows a failure\'s reason on the row', async () => {
     // Drag and drop within tab 2, node3 -> node4: the HTML5 drag events with one DataTransfer, as a browser sends them (Playwright's mouse
     // drag does not reach the drop here).
-    const transfer = await tab2.evaluateHandle(() => new DataTransfer());
+    const transfer = await tab2.evaluateHandle('new DataTransfer()');
     await containerRow(tab2, 'node3', 'mig').dispatchEvent('dragstart', { dataTransfer: transfer });
     await hostCard(tab2, 'node4').dispatchEvent('dragenter', { dataTransfer: transfer });
     await hostCard(tab2, 'node4').dispatchEvent('dragover', { dataTransfer: transfer });
