@@ -90,8 +90,7 @@ describe('two tabs of the page', () => {
     await row.getByRole('button', { name: 'Move to…' }).click();
     const menu = row.getByRole('dialog', { name: 'Move mig to another host' });
     // Every other host of the cluster, this tab's and the other's.
-    // (A string: this file is typechecked without the DOM's types.)
-    expect(await menu.getByRole('menuitem').evaluateAll("items => items.map((i) => i.getAttribute('data-target'))"))
+    expect(await Promise.all((await menu.getByRole('menuitem').all()).map((item) => item.getAttribute('data-target'))))
       .toEqual(['node2', 'node3', 'node4']);
     await menu.getByRole('menuitem', { name: /node3/ }).click();
 
