@@ -10,22 +10,7 @@
 #include "config.h"
 #include "parse.h"
 
-static int passed, failed;
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (ok) {
-		passed++;
-	} else {
-		failed++;
-		printf("FAIL: ");
-		vprintf(fmt, ap);
-		printf("\n");
-	}
-	va_end(ap);
-}
+#include "check.h"
 
 static void test_sizes(void)
 {

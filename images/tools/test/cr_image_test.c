@@ -15,20 +15,7 @@
 #include <sys/mman.h>
 #include "cr_image.h"
 
-static int passed, failed;
-
-__attribute__((format(printf, 2, 3)))
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(ok ? "ok   " : "FAIL ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-	ok ? passed++ : failed++;
-	return ok;
-}
+#include "check.h"
 
 static void die(const char *what)
 {

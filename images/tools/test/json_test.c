@@ -11,21 +11,7 @@
 #include "base64.h"
 #include "json.h"
 
-static int passed, failed;
-
-/* Counts and prints one check. */
-__attribute__((format(printf, 2, 3)))
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs(ok ? "ok   " : "FAIL ", stdout);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-	ok ? passed++ : failed++;
-	return ok;
-}
+#include "check.h"
 
 /* Prints a detail of a failing check (at most a few per check, to keep the log readable). */
 __attribute__((format(printf, 2, 3)))
