@@ -63,6 +63,7 @@ struct task {
 	struct cr_proc_status st;
 	struct pt_task pt;
 	bool seized;
+	bool regs_back;      /* dumped and given its own registers again: nothing left to undo */
 	struct cr_fd *fds;
 	uint32_t nfds;
 };
@@ -123,8 +124,6 @@ static int list_tasks(struct ckpt *k, struct ct_err *err)
 	if (nthreads != k->ntasks)
 		return ct_fail(err, "unsupported", "a process in the container has several threads: the engine "
 			       "restores single-threaded processes only (yet)");
-	/* Nested cgroups would need their own limits restored. */
-	cgroup_path(k->name, "cgroup.subtree_control", path, sizeof(path));
 	return 0;
 }
 
@@ -140,7 +139,8 @@ static void release_all(struct ckpt *k)
 			memcpy(&signo, t->pt.stray[s], 4);
 			syscall(SYS_rt_tgsigqueueinfo, t->hpid, t->hpid, signo, t->pt.stray[s]);
 		}
-		pt_set_final_regs(&t->pt, &t->pt.regs, NULL);
+		if (!t->regs_back)
+			pt_set_final_regs(&t->pt, &t->pt.regs, NULL);
 		pt_detach(&t->pt);
 		t->seized = false;
 	}
@@ -324,6 +324,8 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 	/* Its own registers back at once: should we die now, the kernel lets it go as it was. */
 	if (pt_set_final_regs(&t->pt, &t->pt.regs, err) < 0)
 		rc = -1;
+	else
+		t->regs_back = true;
 	if (rc < 0)
 		goto out;
 	rc = -1;

@@ -171,6 +171,7 @@ struct source {
 	struct page_table table;
 	uint64_t bytes;            /* this round */
 	uint64_t referenced;
+	bool send_failed;          /* the destination is unreachable: no further round makes sense */
 	struct migrate_report *report;
 	long long frozen_at;
 	cr_progress_fn progress;
@@ -200,8 +201,10 @@ static int precopy_run(void *ctx, struct cr_writer *w, int32_t pid, uint32_t add
 		}
 		if (l > k) {
 			struct cr_pages g = { pid, addr + k * CR_PAGE, l - k };
-			if (send_frame(s->sock, F_PAGES, &g, sizeof(g), data + k * CR_PAGE, (l - k) * CR_PAGE) < 0)
+			if (send_frame(s->sock, F_PAGES, &g, sizeof(g), data + k * CR_PAGE, (l - k) * CR_PAGE) < 0) {
+				s->send_failed = true;
 				return ct_fail_errno(err, "sending memory to the destination");
+			}
 			s->bytes += (l - k) * CR_PAGE;
 			k = l;
 		} else {
@@ -243,8 +246,8 @@ static int precopy_round(const char *name, struct source *s, struct ct_err *err)
 		if (mem >= 0)
 			close(mem);
 		free(areas);
-		if (rc < 0 && !strcmp(err->code, "failed") && strstr(err->msg, "sending"))
-			return -1;
+		if (rc < 0 && s->send_failed)
+			return -1;   /* a process that exited under the walk only loses its round */
 	}
 	return 0;
 }
