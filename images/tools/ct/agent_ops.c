@@ -529,10 +529,13 @@ static int op_host_configure(const struct json *args, struct jbuf *b, struct ct_
 	unsigned char mac[6];
 	struct in_addr addr;
 	int prefix;
+	const char *key = NULL;
 	if (arg_string(args, "hostname", true, &hostname, err) < 0 || arg_string(args, "mac", true, &mac_text, err) < 0 ||
-	    arg_string(args, "address", true, &address, err) < 0 || parse_mac(mac_text, mac, err) < 0 ||
-	    parse_ipv4_cidr(address, &addr, &prefix, err) < 0 ||
-	    hostnet_configure(hostname, mac, addr, prefix, err) < 0)
+	    arg_string(args, "address", true, &address, err) < 0 || arg_string(args, "migrate_key", false, &key, err) < 0 ||
+	    parse_mac(mac_text, mac, err) < 0 || parse_ipv4_cidr(address, &addr, &prefix, err) < 0)
+		return -1;
+	/* The key first: it is the only part that can be refused for its form. */
+	if ((key && migrate_set_key(key, err) < 0) || hostnet_configure(hostname, mac, addr, prefix, err) < 0)
 		return -1;
 	jb_obj_begin(b);
 	jb_key(b, "hostname"); jb_str(b, hostname);

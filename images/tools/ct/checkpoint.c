@@ -384,9 +384,12 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 		goto fail;
 	if (progress)
 		progress("memory", arg);
-	for (int i = 0; i < k->ntasks; i++)
+	cr_trace("%lld dump: files written\n", now_ms());
+	for (int i = 0; i < k->ntasks; i++) {
 		if (dump_task(k, &k->tasks[i], id_base, &w, r, err) < 0)
 			goto fail;
+		cr_trace("%lld dump: process %d written\n", now_ms(), k->tasks[i].st.ns_pid);
+	}
 	if (progress)
 		progress("filesystem", arg);
 	char upper[256];
@@ -403,6 +406,7 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 		goto fail;
 	r->image_bytes = w.bytes;
 	rc = cr_writer_finish(&w, err);
+	cr_trace("%lld dump: image written\n", now_ms());
 	r->image_bytes += sizeof(struct cr_rec) + sizeof(struct cr_end) + 4;
 	goto out;
 fail:
@@ -463,6 +467,7 @@ int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_rep
 			goto out;
 		t->seized = true;
 	}
+	cr_trace("%lld dump: seized\n", now_ms());
 	/* Seized tasks stay stopped; thawed, they can run the syscalls we inject. */
 	if (set_frozen(name, false, err) < 0)
 		goto out;

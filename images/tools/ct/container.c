@@ -19,6 +19,7 @@
 #include "config.h"
 #include "console.h"
 #include "container.h"
+#include "cr_ptrace.h"
 #include "hostnet.h"
 #include "netlink.h"
 #include "rootfs.h"
@@ -215,8 +216,10 @@ container_child(const struct ct_config *c, int go_fd, int err_fd, const char *co
 		ct_fail_errno(&err, "creating the cgroup namespace");
 		goto fail;
 	}
+	cr_trace("%lld child: network\n", now_ms());
 	if (rootfs_enter(c, console_path, &err) < 0)
 		goto fail;
+	cr_trace("%lld child: rootfs entered\n", now_ms());
 	if (hooks)
 		hooks->child(hooks->arg, err_fd);
 	if (setsid() < 0) {
@@ -377,9 +380,11 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 	}
 	close(go[0]);
 	close(errp[1]);
+	cr_trace("%lld monitor: cloned\n", now_ms());
 	if ((!c->privileged && userns_write_maps(pid, &err) < 0) ||
 	    cgroup_add_process(c->name, pid, &err) < 0 || wire_network(pid, mtu, &err) < 0)
 		goto fail;
+	cr_trace("%lld monitor: wired\n", now_ms());
 	if (write_all(go[1], "g", 1) < 0) {
 		ct_fail_errno(&err, "releasing the container's init");
 		goto fail;
@@ -427,10 +432,12 @@ int container_start_locked(const struct ct_config *c, const struct ct_start_hook
 			       avail, c->name);
 	if (mkdir_p(CT_RUN_DIR, 0755, err) < 0 || cgroup_create(c, err) < 0)
 		return -1;
+	cr_trace("%lld start: cgroup\n", now_ms());
 	if (rootfs_mount(c, err) < 0) {
 		cgroup_remove(c->name, NULL);
 		return -1;
 	}
+	cr_trace("%lld start: rootfs mounted\n", now_ms());
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		release_resources(c->name);

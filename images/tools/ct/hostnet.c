@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
@@ -82,37 +83,52 @@ int hostnet_configure(const char *hostname, const unsigned char mac[6], struct i
 
 /* The announcement leaves through the container's own eth0, so every bridge on the way learns the
  * MAC on the port it now comes from (a frame sent by the bridge device itself teaches nothing). */
-int hostnet_announce(pid_t init, struct in_addr ip, struct ct_err *err)
+int hostnet_announcer_open(struct hostnet_announcer *a, pid_t init, struct in_addr ip, struct ct_err *err)
 {
-	unsigned char frame[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x43 };
-	memcpy(frame + 8, &ip.s_addr, 4);
-	frame[12] = 0x08; frame[13] = 0x06;                           /* ARP */
+	memset(a->frame, 0xff, 6);
+	a->frame[6] = 0x02;
+	a->frame[7] = 0x43;
+	memcpy(a->frame + 8, &ip.s_addr, 4);
+	a->frame[12] = 0x08; a->frame[13] = 0x06;                     /* ARP */
 	unsigned char arp[28] = { 0, 1, 0x08, 0x00, 6, 4, 0, 1 };     /* ethernet/IPv4, request */
-	memcpy(arp + 8, frame + 6, 6);                                /* sender: the container */
+	memcpy(arp + 8, a->frame + 6, 6);                             /* sender: the container */
 	memcpy(arp + 14, &ip.s_addr, 4);
 	memcpy(arp + 24, &ip.s_addr, 4);                              /* target: itself */
-	memcpy(frame + 14, arp, sizeof(arp));
+	memcpy(a->frame + 14, arp, sizeof(arp));
+	a->fd = -1;
+	/* The socket is made inside the container's namespace and keeps sending there after we step
+	 * back into ours: no fork, nothing to do in the frozen window but sendto. */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", init);
-	int ns = open(path, O_RDONLY | O_CLOEXEC);
-	if (ns < 0)
+	int ns CLEANUP_FD = open(path, O_RDONLY | O_CLOEXEC);
+	int home CLEANUP_FD = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || home < 0)
 		return ct_fail_errno(err, "opening the network namespace of the container");
-	pid_t child = fork();
-	if (child == 0) {
-		int s = setns(ns, CLONE_NEWNET) == 0 ? socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0) : -1;
-		unsigned idx = s >= 0 ? if_nametoindex("eth0") : 0;
-		struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)idx, .sll_halen = 6 };
-		memset(to.sll_addr, 0xff, 6);
-		int ok = idx > 0;
-		for (int i = 0; i < 3 && ok; i++) {
-			ok = sendto(s, frame, sizeof(frame), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(frame);
-			usleep(20000);
-		}
-		_exit(ok ? 0 : 1);
+	if (setns(ns, CLONE_NEWNET) < 0)
+		return ct_fail_errno(err, "entering the network namespace of the container");
+	a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	a->ifindex = a->fd >= 0 ? (int)if_nametoindex("eth0") : 0;
+	int saved = errno;
+	if (setns(home, CLONE_NEWNET) < 0)
+		return ct_fail_errno(err, "returning to the host's network namespace");
+	if (a->fd < 0 || a->ifindex <= 0) {
+		errno = saved;
+		hostnet_announcer_close(a);
+		return ct_fail_errno(err, "opening a packet socket on the container's eth0");
 	}
-	close(ns);
-	int status = 1;
-	if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		return ct_fail(err, "failed", "could not announce the container's address");
 	return 0;
+}
+
+int hostnet_announce(struct hostnet_announcer *a)
+{
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = a->ifindex, .sll_halen = 6 };
+	memset(to.sll_addr, 0xff, 6);
+	return sendto(a->fd, a->frame, sizeof(a->frame), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(a->frame) ? 0 : -1;
+}
+
+void hostnet_announcer_close(struct hostnet_announcer *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
 }

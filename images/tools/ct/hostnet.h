@@ -18,7 +18,15 @@ int hostnet_configure(const char *hostname, const unsigned char mac[6], struct i
 int parse_mac(const char *s, unsigned char mac[6], struct ct_err *err);
 
 /* Tells the network a container's address now lives here: a gratuitous ARP from its MAC (02:43 +
- * its address) out of its eth0, so bridges, the switch and neighbours update at once after a move. */
-int hostnet_announce(pid_t init, struct in_addr ip, struct ct_err *err);
+ * its address) out of its eth0, so bridges, the switch and neighbours update at once after a move.
+ * Opened ahead (a packet socket in the container's namespace), sent when the container resumes. */
+struct hostnet_announcer {
+	int fd;
+	int ifindex;
+	unsigned char frame[42];
+};
+int hostnet_announcer_open(struct hostnet_announcer *a, pid_t init, struct in_addr ip, struct ct_err *err);
+int hostnet_announce(struct hostnet_announcer *a);
+void hostnet_announcer_close(struct hostnet_announcer *a);
 
 #endif

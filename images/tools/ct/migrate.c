@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cgroup.h"
@@ -49,6 +50,24 @@ static void read_key(char key[65])
 		key[strcspn(key, "\n")] = 0;
 }
 
+int migrate_set_key(const char *key, struct ct_err *err)
+{
+	size_t n = strlen(key);
+	if (n > 64 || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+		return ct_fail(err, "invalid_argument", "a migration key is 1-64 of A-Z a-z 0-9 _ -");
+	if (n == 0) {
+		if (unlink(MIG_KEY_FILE) < 0 && errno != ENOENT)
+			return ct_fail_errno(err, "removing %s", MIG_KEY_FILE);
+		return 0;
+	}
+	if (mkdir_p(CT_RUN_DIR, 0755, err) < 0)
+		return -1;
+	mode_t old = umask(077);
+	int rc = write_file_atomic(MIG_KEY_FILE, key, n, err);
+	umask(old);
+	return rc;
+}
+
 static bool same_key(const char *a, const char *b)
 {
 	unsigned char diff = 0;   /* constant time: the comparison says nothing about where they differ */
@@ -61,9 +80,25 @@ static bool same_key(const char *a, const char *b)
 
 static int send_frame(int fd, uint32_t type, const void *a, uint32_t alen, const void *b, uint32_t blen)
 {
+	/* One writev: with TCP_NODELAY, a header written alone would leave as a packet of its own. */
 	struct frame f = { type, alen + blen };
-	if (write_all(fd, &f, sizeof(f)) < 0 || (alen && write_all(fd, a, alen) < 0) || (blen && write_all(fd, b, blen) < 0))
-		return -1;
+	struct iovec v[3] = { { &f, sizeof(f) }, { (void *)a, alen }, { (void *)b, blen } };
+	size_t left = sizeof(f) + alen + blen;
+	int i = 0;
+	while (left > 0) {
+		ssize_t n = writev(fd, v + i, 3 - i);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		left -= (size_t)n;
+		for (; i < 3 && (size_t)n >= v[i].iov_len; i++)
+			n -= (ssize_t)v[i].iov_len;
+		if (i < 3) {
+			v[i].iov_base = (char *)v[i].iov_base + n;
+			v[i].iov_len -= (size_t)n;
+		}
+	}
 	return 0;
 }
 
@@ -465,6 +500,8 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		}
 		r->round_bytes[round] = s.bytes;
 		r->rounds = round + 1;
+		snprintf(what, sizeof(what), "pre-copy %u: %llu bytes", round + 1, (unsigned long long)s.bytes);
+		phase(&s, what);
 		if (s.bytes < ROUND_ENOUGH || (round > 0 && s.bytes * 10 > r->round_bytes[round - 1] * 8))
 			break;
 	}
@@ -611,6 +648,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	uint32_t type;
 	char dir[256] = "", path[320];
 	struct store st = { .fd = -1 };
+	struct hostnet_announcer garp = { .fd = -1 };
 	bool restored = false;
 	int n = recv_reply(sock, &type, &h, sizeof(h), REPLY_TIMEOUT_MS, &err);
 	if (n != (int)sizeof(h) || type != F_HELLO || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) || h.version != 1) {
@@ -667,8 +705,10 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	free(data);
 	snprintf(path, sizeof(path), "%s/" CR_IMAGE_FILE, dir);
+	cr_trace("%lld serve: image starts\n", now_ms());
 	if (receive_image(sock, &st, path, &err) < 0)
 		goto fail;
+	cr_trace("%lld serve: image received\n", now_ms());
 	close(st.fd);
 	st.fd = -1;
 	snprintf(path, sizeof(path), "%s/pages", dir);
@@ -677,17 +717,31 @@ static void __attribute__((noreturn)) serve(int sock)
 	if (container_restore_held(h.name, dir, &r, &err) < 0)
 		goto fail;
 	restored = true;
+	/* Everything the commit needs is made now, while the source waits anyway. */
+	struct ct_config c;
+	pid_t init;
+	if (config_load(h.name, &c, &err) < 0 || container_state(h.name, &init) != CT_RUNNING ||
+	    (c.has_ip && hostnet_announcer_open(&garp, init, c.ip, &err) < 0)) {
+		if (!err.msg[0])
+			ct_fail(&err, "failed", "the restored container stopped");
+		goto fail;
+	}
 	if (send_frame(sock, F_READY, &r, sizeof(r), NULL, 0) < 0)
 		goto quiet;
 	struct ct_err ignored;
 	if (recv_reply(sock, &type, &ignored, sizeof(ignored), COMMIT_TIMEOUT_MS, &err) < 0 || type != F_COMMIT)
 		goto quiet;
+	cr_trace("%lld serve: commit\n", now_ms());
 	set_frozen(h.name, false);
-	struct ct_config c;
-	pid_t init;
-	if (config_load(h.name, &c, NULL) == 0 && c.has_ip && container_state(h.name, &init) == CT_RUNNING)
-		hostnet_announce(init, c.ip, NULL);
+	if (garp.fd >= 0)
+		hostnet_announce(&garp);
 	send_frame(sock, F_DONE, NULL, 0, NULL, 0);
+	cr_trace("%lld serve: done\n", now_ms());
+	/* Repeated for a frame lost on a busy link; the source no longer waits for these. */
+	for (int i = 0; i < 2 && garp.fd >= 0; i++) {
+		sleep_ms(20);
+		hostnet_announce(&garp);
+	}
 	remove_tree(dir, NULL);
 	_exit(0);
 fail:
@@ -720,8 +774,9 @@ int migrate_listen(int port)
 			fprintf(stderr, "ct: accept: %s\n", strerror(errno));
 			return 1;
 		}
-		int size = 1 << 20;
+		int size = 1 << 20, one = 1;
 		setsockopt(c, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		timeouts(c);
 		pid_t child = fork();
 		if (child == 0) {

@@ -32,6 +32,9 @@ struct migrate_report {
 /* DEST: a host name (from /etc/hosts) or an IPv4 address, optionally with ":PORT". */
 int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
 		      void *arg, struct ct_err *err);
+/* Sets the key a peer must present to push a container here (and that we present to others): 1-64
+ * of A-Z a-z 0-9 _ -; "" removes it (then any peer on the network may). */
+int migrate_set_key(const char *key, struct ct_err *err);
 /* Serves migrations on a port until killed: one forked child per incoming container. */
 int migrate_listen(int port);
 

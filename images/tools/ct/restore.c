@@ -176,6 +176,7 @@ static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 	if (cr_fs_restore(ctx->img, CR_FS_SHM, "/dev/shm", shift, &err) < 0 ||
 	    cr_files_open_all(ctx->img, ctx->staging, &err) < 0)
 		stub_fail(1, &err);
+	cr_trace("%lld restore: shm and files\n", now_ms());
 	for (uint32_t i = 0; i < ctx->img->nfiles; i++)
 		if (ctx->img->files[i]->kind == CR_FILE_CONSOLE) {
 			int fd = ctx->staging + (int)i;
