@@ -1,6 +1,7 @@
 // Live migration between two hosts under Node (`ct migrate` in the guest): a running container goes
 // A -> B -> A and its shell loop never resets nor repeats; when the link drops mid-stream, the
-// destination refuses or fails, exactly one copy runs afterwards, on the source.
+// destination refuses or fails, exactly one copy runs afterwards, on the source; a lost COMMIT or DONE
+// is settled by asking the destination.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootCluster, consecutive, numbers, sleep, type TestCluster } from './cluster';
 
@@ -90,6 +91,49 @@ describe('live migration', () => {
     // The destination gives up on its own (it hears nothing more) and leaves nothing behind.
     await waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\blk\b/.test(o), 40_000);
   }, 120_000);
+
+  it('settles a lost COMMIT or DONE by asking the destination: exactly one copy runs', async () => {
+    await startLoop('node1', 'dn', '10.0.9.50');
+    // The DONE is lost: the destination runs it; asked, it says so, and the source ends its copy.
+    await sh('node2', 'echo lose-done > /run/ct/migrate.fault');
+    let r = await run('node1', `ct migrate dn ${ADDR.node2}`);
+    await sh('node2', 'rm /run/ct/migrate.fault');
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toMatch(/in doubt: asking the destination/);
+    expect(await state('node2', 'dn')).toMatch(/running/);
+    expect(await state('node1', 'dn')).toMatch(/no container/);
+    let before = Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm));
+    await waitFor('node2', 'ct logs dn', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
+    // The COMMIT is lost: asked, the destination seals "aborted" and drops its copy; ours runs on.
+    await sh('node1', 'echo lose-commit > /run/ct/migrate.fault');
+    r = await run('node2', `ct migrate dn ${ADDR.node1}`);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/did not take the container .* it runs here again/);
+    expect(await state('node2', 'dn')).toMatch(/running/);
+    await waitFor('node1', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bdn\b/.test(o), 30_000);
+    // Lost COMMIT and nobody to ask (the link is down while the source asks): it stays frozen on the
+    // source, in doubt, until `ct migrate-resolve` learns the destination never ran it.
+    const port = await portOf('node1');
+    const migration = run('node2', `ct migrate dn ${ADDR.node1}`);
+    // Restored there and held (READY on its way); the source then waits 5 s for a DONE that never comes.
+    await waitFor('node1', 'ct status dn 2>&1 | grep ^state', (o) => /running/.test(o), 60_000);
+    await sleep(1000);
+    await t.network.setFault(port, { down: true });
+    r = await migration;
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/could not learn .* stays frozen here/);
+    await t.network.setFault(port, { down: false });
+    await sh('node1', 'rm /run/ct/migrate.fault');
+    before = Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm));
+    await sleep(2500);
+    expect(Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm))).toBe(before);   // frozen
+    await waitFor('node1', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bdn\b/.test(o), 30_000);
+    expect(await sh('node2', `ct migrate-resolve dn ${ADDR.node1}`)).toMatch(/runs here again/);
+    const log = await waitFor('node2', 'ct logs dn', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
+    expect(consecutive(numbers(log, /^n=(\d+)/gm))).toBe(true);
+    expect((await run('node2', `ct migrate-resolve dn ${ADDR.node1}`)).output).toMatch(/not held by a migration/);
+    await sh('node2', 'ct destroy dn --force');
+  }, 180_000);
 
   it('keeps the container on the source when the destination refuses it or cannot restore it', async () => {
     await startLoop('node1', 'rf', '10.0.9.30');

@@ -968,6 +968,27 @@ static int arg_dest(const struct json *args, const char **dest, struct ct_err *e
 	return 0;
 }
 
+/* A migration that ended "in_doubt" left the container frozen here: ask the destination (or, with
+ * resume, take it back without asking: the destination is gone for good). */
+static int op_migrate_resolve(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name, *dest = "";
+	bool resume = false;
+	const struct json *v = json_get(args, "resume");
+	if (v && !json_as_bool(v, &resume))
+		return ct_fail(err, "bad_request", "field \"resume\" must be a boolean");
+	if (arg_name(args, &name, err) < 0 || (!resume && arg_dest(args, &dest, err) < 0))
+		return -1;
+	int rc = container_migrate_resolve(name, dest, resume, err);
+	if (rc < 0)
+		return -1;
+	jb_obj_begin(b);
+	jb_key(b, "name"); jb_str(b, name);
+	jb_key(b, "outcome"); jb_str(b, rc ? "moved" : "resumed");
+	jb_obj_end(b);
+	return 0;
+}
+
 static int op_migrate(const struct json *args, struct jbuf *b, struct ct_err *err)
 {
 	const char *name, *dest;
@@ -1013,6 +1034,7 @@ static const struct agent_op ops[] = {
 	{ "image_create", false, op_image_create }, { "image_write", false, op_image_write },
 	{ "image_read", false, op_image_read }, { "image_delete", false, op_image_delete },
 	{ "image_list", false, op_image_list }, { "migrate", true, op_migrate },
+	{ "migrate_resolve", true, op_migrate_resolve },
 };
 
 const struct agent_op *agent_find_op(const char *name)

@@ -433,6 +433,7 @@ int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_rep
 	if (o->progress)
 		o->progress("freezing", o->arg);
 	int rc = -1;
+	bool hold = false;
 	long long frozen_at = now_ms();
 	if (set_frozen(name, true, err) < 0)
 		goto out;
@@ -477,7 +478,9 @@ int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_rep
 		goto out;
 	r->frozen_ms = now_ms() - frozen_at;
 	/* The image is out; whoever has it says whether the container ends here. */
-	if (o->decide && o->decide(o->arg, err) < 0)
+	int decision = o->decide ? o->decide(o->arg, err) : 0;
+	hold = decision == CR_DECIDE_HOLD;
+	if (decision < 0)
 		goto out;
 	rc = 0;
 out:
@@ -505,8 +508,11 @@ out:
 		}
 		container_stop_locked(name, 0, NULL);
 	} else {
+		/* Held: frozen again before the tasks are let go, so none runs a single instruction. */
+		if (hold && !k.frozen && set_frozen(name, true, NULL) == 0)
+			k.frozen = true;
 		release_all(&k);
-		if (k.frozen)
+		if (k.frozen && !hold)
 			set_frozen(name, false, NULL);
 		if (rc == 0)
 			r->frozen_ms = now_ms() - frozen_at;

@@ -21,12 +21,15 @@ typedef void (*cr_progress_fn)(const char *phase, void *arg);
 
 struct cr_page_sink;
 
+#define CR_DECIDE_HOLD (-2)
+
 /* A checkpoint written to any fd (a file, a migration socket). */
 struct cr_dump_opts {
 	int fd;
 	bool leave_running;
 	/* Called once the image is complete, the tasks still held: -1 gives them back running (and
-	 * fails the dump), 0 lets the dump end the container unless leave_running. */
+	 * fails the dump), 0 lets the dump end the container unless leave_running, CR_DECIDE_HOLD
+	 * fails the dump but leaves the container frozen (nobody knows yet whether it runs elsewhere). */
 	int (*decide)(void *arg, struct ct_err *err);
 	const struct cr_page_sink *sink;   /* NULL: plain PAGES records */
 	cr_progress_fn progress;

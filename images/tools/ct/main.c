@@ -39,7 +39,7 @@ static const char usage[] =
 	"  exec NAME -- CMD [ARGS...] | enter NAME | agent [--port DEV]\n"
 	"  checkpoint NAME --dir DIR [--leave-running] | restore NAME --dir DIR\n"
 	"  image DIR|FILE   (prints a checkpoint image as text)\n"
-	"  migrate NAME DEST[:PORT] | migrate-listen [--port PORT]\n";
+	"  migrate NAME DEST[:PORT] | migrate-resolve NAME DEST|--resume | migrate-listen [--port PORT]\n";
 
 static int fail(const struct ct_err *err)
 {
@@ -64,7 +64,7 @@ static void print_json(struct jbuf *b)
 
 /* Options shared by create and set. */
 enum { OPT_TEMPLATE = 256, OPT_MEMORY, OPT_PIDS, OPT_CPUS, OPT_IP, OPT_HOSTNAME, OPT_PRIVILEGED,
-       OPT_TIMEOUT, OPT_FORCE, OPT_JSON, OPT_PORT, OPT_DIR, OPT_LEAVE_RUNNING };
+       OPT_TIMEOUT, OPT_FORCE, OPT_JSON, OPT_PORT, OPT_DIR, OPT_LEAVE_RUNNING, OPT_RESUME };
 static const struct option long_options[] = {
 	{ "template", required_argument, NULL, OPT_TEMPLATE }, { "memory", required_argument, NULL, OPT_MEMORY },
 	{ "pids", required_argument, NULL, OPT_PIDS }, { "cpus", required_argument, NULL, OPT_CPUS },
@@ -72,7 +72,8 @@ static const struct option long_options[] = {
 	{ "privileged", no_argument, NULL, OPT_PRIVILEGED }, { "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "force", no_argument, NULL, OPT_FORCE }, { "json", no_argument, NULL, OPT_JSON },
 	{ "port", required_argument, NULL, OPT_PORT }, { "dir", required_argument, NULL, OPT_DIR },
-	{ "leave-running", no_argument, NULL, OPT_LEAVE_RUNNING }, { NULL, 0, NULL, 0 },
+	{ "leave-running", no_argument, NULL, OPT_LEAVE_RUNNING }, { "resume", no_argument, NULL, OPT_RESUME },
+	{ NULL, 0, NULL, 0 },
 };
 
 struct cli {
@@ -82,7 +83,7 @@ struct cli {
 	bool force, json;
 	const char *port;
 	const char *dir;
-	bool leave_running;
+	bool leave_running, resume;
 	char *positional[2];
 	int npositional;
 	char **rest;   /* after "--" */
@@ -124,6 +125,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, struct ct_err *err)
 		case OPT_PORT: cli->port = optarg; break;
 		case OPT_DIR: cli->dir = optarg; break;
 		case OPT_LEAVE_RUNNING: cli->leave_running = true; break;
+		case OPT_RESUME: cli->resume = true; break;
 		case ':':
 			return ct_fail(err, "invalid_argument", "option \"%s\" needs a value", argv[optind - 1]);
 		default:
@@ -378,6 +380,15 @@ static int run(const char *cmd, struct cli *cli)
 		if (!cli->positional[1])
 			return usage_error("%s needs a destination host", cmd);
 		return cmd_migrate(name, cli->positional[1]);
+	}
+	if (!strcmp(cmd, "migrate-resolve")) {
+		if (!cli->positional[1] && !cli->resume)
+			return usage_error("%s needs the destination host (or --resume)", cmd);
+		int rc = container_migrate_resolve(name, cli->positional[1] ? cli->positional[1] : "", cli->resume, &err);
+		if (rc < 0)
+			return fail(&err);
+		printf("%s: %s\n", name, rc ? "runs on the destination; the copy here is gone" : "runs here again");
+		return 0;
 	}
 	if (cli->positional[1] && strcmp(cmd, "kill"))
 		return usage_error("unexpected argument \"%s\"", cli->positional[1]);

@@ -32,9 +32,19 @@
 #define CONNECT_TIMEOUT_MS 5000
 #define REPLY_TIMEOUT_MS 15000
 #define RESTORE_TIMEOUT_MS 60000
-#define COMMIT_TIMEOUT_MS 15000
+#define COMMIT_TIMEOUT_MS 10000    /* the destination, READY sent, waits this long for COMMIT */
+#define DONE_TIMEOUT_MS 5000       /* the source, COMMIT sent, waits this long for DONE */
+#define RESOLVE_MS 20000           /* then keeps asking the destination this long what became of it */
 
-enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F_COMMIT, F_ABORT, F_DONE };
+enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F_COMMIT, F_ABORT, F_DONE,
+       F_QUERY, F_DECISION };
+
+/* The destination's answer to F_QUERY: what became of the container it was sent. */
+enum { D_ABORTED = 'a', D_COMMITTED = 'c' };
+
+/* Tests only: makes the destination lose the COMMIT ("lose-commit") or the DONE ("lose-done"), the
+ * two messages whose loss leaves the source in doubt. */
+#define MIG_FAULT_FILE CT_RUN_DIR "/migrate.fault"
 
 struct frame { uint32_t type, len; };
 struct hello { char magic[8]; uint32_t version; char name[CT_NAME_MAX + 1]; char key[65]; };
@@ -203,6 +213,7 @@ static struct slot *table_find(struct page_table *t, uint64_t key, bool insert)
 
 struct source {
 	int sock;
+	const char *dest, *name;
 	struct page_table table;
 	uint64_t bytes;            /* this round */
 	uint64_t referenced;
@@ -325,6 +336,30 @@ static void phase(struct source *s, const char *what)
 		s->progress(what, s->arg);
 }
 
+static int connect_to(const char *dest, struct ct_err *err);
+
+/* Asks dest what became of the container we sent it: D_COMMITTED, D_ABORTED, or 0 (no answer). */
+static char migrate_query(const char *dest, const char *name, struct ct_err *err)
+{
+	int fd = connect_to(dest, err);
+	if (fd < 0)
+		return 0;
+	struct hello q = { .version = 1 };
+	memcpy(q.magic, MIG_MAGIC, sizeof(q.magic));
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	read_key(q.key);
+	uint32_t type;
+	char answer[sizeof(struct ct_err)] = "";
+	int n = send_frame(fd, F_QUERY, &q, sizeof(q), NULL, 0) < 0 ? -1
+		: recv_reply(fd, &type, answer, sizeof(answer), REPLY_TIMEOUT_MS, err);
+	close(fd);
+	if (n == 1 && type == F_DECISION && (answer[0] == D_COMMITTED || answer[0] == D_ABORTED))
+		return answer[0];
+	if (n >= 0)
+		ct_fail(err, "failed", "%s answered the query with %u", dest, type);
+	return 0;
+}
+
 /* Called with the image sent and the source's tasks still held. */
 static int decide(void *arg, struct ct_err *err)
 {
@@ -351,13 +386,30 @@ static int decide(void *arg, struct ct_err *err)
 	/* Past this point the destination runs it once it has our COMMIT: ours must not resume unless
 	 * we know it does not. */
 	phase(s, "committing");
-	if (send_frame(s->sock, F_COMMIT, NULL, 0, NULL, 0) < 0)
-		return ct_fail_errno(err, "committing the migration");
-	n = recv_reply(s->sock, &type, &remote, sizeof(remote), COMMIT_TIMEOUT_MS, err);
-	if (n < 0 || type != F_DONE)
-		return n < 0 ? -1 : ct_fail(err, "failed", "the destination did not confirm the container runs");
+	if (send_frame(s->sock, F_COMMIT, NULL, 0, NULL, 0) == 0 &&
+	    recv_reply(s->sock, &type, &remote, sizeof(remote), DONE_TIMEOUT_MS, err) >= 0 && type == F_DONE) {
+		s->report->frozen_ms = now_ms() - s->frozen_at;
+		return 0;
+	}
+	/* The COMMIT or the DONE was lost: ask the destination, which sealed one answer for good. */
+	phase(s, "in doubt: asking the destination");
+	close(s->sock);
+	s->sock = -1;
+	char d = 0;
+	for (long long end = now_ms() + RESOLVE_MS; !d && now_ms() < end; ) {
+		d = migrate_query(s->dest, s->name, err);
+		if (!d)
+			sleep_ms(1000);
+	}
 	s->report->frozen_ms = now_ms() - s->frozen_at;
-	return 0;
+	if (d == D_COMMITTED)
+		return 0;
+	if (d == D_ABORTED)
+		return ct_fail(err, "failed", "%s did not take the container (the commit never reached it): it runs here again",
+			       s->dest);
+	ct_fail(err, "in_doubt", "could not learn from %s whether it runs \"%s\" now: it stays frozen here until "
+		"`ct migrate-resolve %s %s` (or --resume, if %s is gone for good)", s->dest, s->name, s->name, s->dest, s->dest);
+	return CR_DECIDE_HOLD;
 }
 
 static void source_progress(const char *what, void *arg)
@@ -462,7 +514,7 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		return -1;
 	if (container_state(name, NULL) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
-	struct source s = { .report = r, .progress = progress, .arg = arg };
+	struct source s = { .report = r, .progress = progress, .arg = arg, .dest = dest, .name = name };
 	/* A destination that hangs up must give us an error, not kill us while we hold the container. */
 	signal(SIGPIPE, SIG_IGN);
 	phase(&s, "connecting");
@@ -523,10 +575,39 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		container_destroy(name, true, NULL);
 	}
 out:
-	close(s.sock);
+	if (s.sock >= 0)
+		close(s.sock);
 	free(s.table.slots);
 	r->total_ms = now_ms() - t0;
 	return rc;
+}
+
+static bool held_frozen(const char *name)
+{
+	char path[256], text[8] = "";
+	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
+	return read_file(path, text, sizeof(text)) > 0 && text[0] == '1';
+}
+
+int container_migrate_resolve(const char *name, const char *dest, bool resume, struct ct_err *err)
+{
+	if (config_require(name, err) < 0)
+		return -1;
+	{
+		int lock CLEANUP_FD = container_lock(name, err);
+		if (lock < 0)
+			return -1;
+		if (container_state(name, NULL) != CT_RUNNING || !held_frozen(name))
+			return ct_fail(err, "state", "container \"%s\" is not held by a migration in doubt", name);
+	}
+	char d = resume ? D_ABORTED : migrate_query(dest, name, err);
+	if (!d)
+		return -1;
+	if (d == D_COMMITTED)
+		return container_destroy(name, true, err) < 0 ? -1 : 1;
+	char path[256];
+	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
+	return write_file(path, "0", err) < 0 ? -1 : 0;
 }
 
 /* --- the destination ----------------------------------------------------------------------------- */
@@ -640,6 +721,47 @@ static void set_frozen(const char *name, bool on)
 	write_file(path, on ? "1" : "0", NULL);
 }
 
+/* Seals what becomes of an arriving container, once: the first to make the link wins (a symlink is
+ * made whole or not at all, and carries its answer). The serving child seals D_COMMITTED when the
+ * COMMIT arrives; a query from a source in doubt, or a serving child giving up, seals D_ABORTED. */
+static char seal(const char *name, char want)
+{
+	char path[320], target[2] = { want, 0 }, got[2] = "";
+	snprintf(path, sizeof(path), MIG_DIR "/%s/decision", name);
+	if (symlink(target, path) == 0)
+		return want;
+	if (errno != EEXIST || readlink(path, got, 1) != 1)
+		return 0;
+	return got[0];
+}
+
+static void fault(char what[16])
+{
+	memset(what, 0, 16);
+	if (read_file(MIG_FAULT_FILE, what, 16) > 0)
+		what[strcspn(what, "\n")] = 0;
+}
+
+/* A source in doubt asks what became of NAME here: sealed while the serving child still holds it,
+ * else running here means committed (that child finished), and nothing means aborted. */
+static void __attribute__((noreturn)) answer_query(int sock, const char *name)
+{
+	char dir[256], d;
+	snprintf(dir, sizeof(dir), MIG_DIR "/%s", name);
+	if (access(dir, F_OK) == 0)
+		d = seal(name, D_ABORTED);
+	else
+		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING ? D_COMMITTED : D_ABORTED;
+	if (d)
+		send_frame(sock, F_DECISION, &d, 1, NULL, 0);
+	else {
+		struct ct_err err;
+		ct_fail_errno(&err, "reading the decision about \"%s\"", name);
+		send_error(sock, &err);
+	}
+	_exit(d ? 0 : 1);
+}
+
 static void __attribute__((noreturn)) serve(int sock)
 {
 	signal(SIGPIPE, SIG_IGN);   /* a source that hangs up must not keep us from cleaning up */
@@ -651,7 +773,8 @@ static void __attribute__((noreturn)) serve(int sock)
 	struct hostnet_announcer garp = { .fd = -1 };
 	bool restored = false;
 	int n = recv_reply(sock, &type, &h, sizeof(h), REPLY_TIMEOUT_MS, &err);
-	if (n != (int)sizeof(h) || type != F_HELLO || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) || h.version != 1) {
+	if (n != (int)sizeof(h) || (type != F_HELLO && type != F_QUERY) || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) ||
+	    h.version != 1) {
 		ct_fail(&err, "invalid_argument", "not a ctlab migration (or another version)");
 		goto fail;
 	}
@@ -665,6 +788,8 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	if (parse_container_name(h.name, &err) < 0)
 		goto fail;
+	if (type == F_QUERY)
+		answer_query(sock, h.name);
 	if (config_exists(h.name)) {
 		ct_fail(&err, "exists", "a container named \"%s\" already exists here", h.name);
 		goto fail;
@@ -728,14 +853,26 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	if (send_frame(sock, F_READY, &r, sizeof(r), NULL, 0) < 0)
 		goto quiet;
+	char lose[16];
+	fault(lose);
 	struct ct_err ignored;
+	if (!strcmp(lose, "lose-commit")) {
+		sleep_ms(COMMIT_TIMEOUT_MS);
+		goto quiet;
+	}
 	if (recv_reply(sock, &type, &ignored, sizeof(ignored), COMMIT_TIMEOUT_MS, &err) < 0 || type != F_COMMIT)
+		goto quiet;
+	/* A source that gave up waiting may have asked meanwhile and been told "aborted". */
+	if (seal(h.name, D_COMMITTED) != D_COMMITTED)
 		goto quiet;
 	cr_trace("%lld serve: commit\n", now_ms());
 	set_frozen(h.name, false);
 	if (garp.fd >= 0)
 		hostnet_announce(&garp);
-	send_frame(sock, F_DONE, NULL, 0, NULL, 0);
+	if (!strcmp(lose, "lose-done"))
+		shutdown(sock, SHUT_RDWR);
+	else
+		send_frame(sock, F_DONE, NULL, 0, NULL, 0);
 	cr_trace("%lld serve: done\n", now_ms());
 	/* Repeated for a frame lost on a busy link; the source no longer waits for these. */
 	for (int i = 0; i < 2 && garp.fd >= 0; i++) {
@@ -747,7 +884,10 @@ static void __attribute__((noreturn)) serve(int sock)
 fail:
 	send_error(sock, &err);
 quiet:
-	/* Whatever went wrong, the source keeps (or takes back) the container: drop ours. */
+	/* Whatever went wrong, the source keeps (or takes back) the container: drop ours. A query
+	 * answered from now on says aborted (the seal, then no directory and no container). */
+	if (dir[0])
+		seal(h.name, D_ABORTED);
 	if (restored)
 		container_destroy(h.name, true, NULL);
 	if (dir[0])

@@ -32,6 +32,10 @@ struct migrate_report {
 /* DEST: a host name (from /etc/hosts) or an IPv4 address, optionally with ":PORT". */
 int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
 		      void *arg, struct ct_err *err);
+/* Settles a migration left in doubt (the COMMIT or DONE lost; the container held frozen here): asks
+ * DEST what became of it; 1: it runs there, ours is destroyed; 0: it does not, ours runs again.
+ * resume: DEST is gone for good, ours runs again without asking. */
+int container_migrate_resolve(const char *name, const char *dest, bool resume, struct ct_err *err);
 /* Sets the key a peer must present to push a container here (and that we present to others): 1-64
  * of A-Z a-z 0-9 _ -; "" removes it (then any peer on the network may). */
 int migrate_set_key(const char *key, struct ct_err *err);
