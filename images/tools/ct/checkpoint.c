@@ -369,6 +369,22 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 		goto out;
 	if (write_container(k, cfg, &w, &console_rdev, err) < 0)
 		goto fail;
+	/* The image's head (container, files of the filesystem, log) comes first: a migration's
+	 * destination starts building the container from it while the processes are still dumped. */
+	if (progress)
+		progress("filesystem", arg);
+	char upper[256];
+	config_path(cfg->name, "upper", upper, sizeof(upper));
+	char shm[64];
+	snprintf(shm, sizeof(shm), "/proc/%d/root/dev/shm", k->init);
+	if (cr_fs_dump(CR_FS_UPPER, upper, &w, &r->fs_bytes, err) < 0 || cr_fs_dump(CR_FS_SHM, shm, &w, &r->fs_bytes, err) < 0)
+		goto fail;
+	char *log = malloc(CT_LOG_KEEP);
+	ssize_t loglen = log ? console_log_read(cfg->name, log, CT_LOG_KEEP) : -1;
+	rc = loglen > 0 ? cr_write_record(&w, CR_REC_LOG, log, (uint32_t)loglen, err) : 0;
+	free(log);
+	if (rc < 0)
+		goto fail;
 	if (progress)
 		progress("files", arg);
 	files = cr_files_dump_new(console_rdev, k->init);
@@ -390,20 +406,6 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 			goto fail;
 		cr_trace("%lld dump: process %d written\n", now_ms(), k->tasks[i].st.ns_pid);
 	}
-	if (progress)
-		progress("filesystem", arg);
-	char upper[256];
-	config_path(cfg->name, "upper", upper, sizeof(upper));
-	char shm[64];
-	snprintf(shm, sizeof(shm), "/proc/%d/root/dev/shm", k->init);
-	if (cr_fs_dump(CR_FS_UPPER, upper, &w, &r->fs_bytes, err) < 0 || cr_fs_dump(CR_FS_SHM, shm, &w, &r->fs_bytes, err) < 0)
-		goto fail;
-	char *log = malloc(CT_LOG_KEEP);
-	ssize_t loglen = log ? console_log_read(cfg->name, log, CT_LOG_KEEP) : -1;
-	rc = loglen > 0 ? cr_write_record(&w, CR_REC_LOG, log, (uint32_t)loglen, err) : 0;
-	free(log);
-	if (rc < 0)
-		goto fail;
 	r->image_bytes = w.bytes;
 	rc = cr_writer_finish(&w, err);
 	cr_trace("%lld dump: image written\n", now_ms());

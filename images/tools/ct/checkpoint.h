@@ -42,8 +42,12 @@ int container_checkpoint(const char *name, const char *dir, bool leave_running, 
 int container_restore(const char *name, const char *dir, struct cr_report *r, cr_progress_fn progress, void *arg,
 		      struct ct_err *err);
 
-/* A restore whose processes stay frozen (cgroup.freeze) until the caller thaws them. */
-int container_restore_held(const char *name, const char *dir, struct cr_report *r, struct ct_err *err);
+/* A migration's restore, its processes left frozen (cgroup.freeze) until the caller thaws them, from
+ * an image still arriving in image_fd: the container is built from its head (head_size bytes:
+ * container, filesystem, log) at once; its processes once complete_fd gives 'y' (the image is
+ * whole; anything else: it never will be, and the restore fails leaving nothing behind). */
+int container_restore_streamed(const char *name, int image_fd, size_t head_size, int complete_fd, struct cr_report *r,
+			       struct ct_err *err);
 
 /* The identity a restore must match: kernel build and CPU. */
 void cr_host_identity(char kernel[128], char cpu[64]);

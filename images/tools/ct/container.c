@@ -450,7 +450,8 @@ int container_start_locked(const struct ct_config *c, const struct ct_start_hook
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		close_fds_except(&pipefd[1], 1);
+		int keep[3] = { pipefd[1], hooks ? hooks->keep_fds[0] : -1, hooks ? hooks->keep_fds[1] : -1 };
+		close_fds_except(keep, 3);
 		setsid();
 		if (fork() == 0)
 			monitor_run(c, pipefd[1], hooks);

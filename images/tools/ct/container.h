@@ -27,6 +27,7 @@ struct ct_start_hooks {
 	void (*child)(void *arg, int report_fd) __attribute__((noreturn));
 	int (*after_go)(void *arg, pid_t init, int report_fd, struct ct_err *err);
 	void *arg;
+	int keep_fds[2];   /* passed on to the monitor and the first process (-1: none) */
 };
 /* With the container's lock held (container_lock). */
 int container_start_locked(const struct ct_config *c, const struct ct_start_hooks *hooks, struct ct_err *err);

@@ -334,23 +334,38 @@ static int check_record(const struct rec_ref *r, struct ct_err *err)
 }
 
 /* Walks the records after the header; fills refs (if not NULL) and counts them. */
-static int walk(const unsigned char *data, size_t size, struct rec_ref *refs, uint32_t *count,
+/* A head ends where the data given ends, after whole records of the head's types only. */
+static bool head_type(uint32_t t)
+{
+	return t == CR_REC_CONTAINER || t == CR_REC_FSENTRY || t == CR_REC_LOG;
+}
+
+static int walk(const unsigned char *data, size_t size, bool head, bool crcs, struct rec_ref *refs, uint32_t *count,
 		uint32_t *by_type, struct ct_err *err)
 {
 	size_t off = sizeof(struct cr_header);
 	uint32_t n = 0;
 	for (;;) {
+		if (head && off == size) {
+			*count = n;
+			return 0;
+		}
 		if (size - off < sizeof(struct cr_rec))
 			return ct_fail(err, BAD, "the image is truncated (after %u records, no end record)", n);
 		struct cr_rec r;
 		memcpy(&r, data + off, sizeof(r));
 		if (r.type == 0 || r.type >= CR_REC_MAX)
 			return ct_fail(err, BAD, "record %u has an unknown type %u", n, r.type);
+		if (head && !head_type(r.type))
+			return ct_fail(err, BAD, "record %u (%s) does not belong in the image's head", n, cr_rec_name(r.type));
 		if (r.len > CR_MAX_RECORD || size - off - sizeof(r) < (size_t)r.len + sizeof(uint32_t))
 			return ct_fail(err, BAD, "the image is truncated in record %u (%s)", n, cr_rec_name(r.type));
 		const unsigned char *payload = data + off + sizeof(r);
-		uint32_t crc = cr_crc32(cr_crc32(0, &r, sizeof(r)), payload, r.len), stored;
-		memcpy(&stored, payload + r.len, sizeof(stored));
+		uint32_t crc = 0, stored = 0;
+		if (crcs) {
+			crc = cr_crc32(cr_crc32(0, &r, sizeof(r)), payload, r.len);
+			memcpy(&stored, payload + r.len, sizeof(stored));
+		}
 		if (crc != stored)
 			return ct_fail(err, BAD, "record %u (%s) is corrupt (checksum mismatch)", n, cr_rec_name(r.type));
 		if (r.len < fixed_size[r.type] || (!has_tail[r.type] && r.len != fixed_size[r.type]))
@@ -465,7 +480,24 @@ static int check_links(struct cr_image *img, struct ct_err *err)
 
 #define GROW(arr, n) ((arr) = calloc((n) ? (n) : 1, sizeof(*(arr))))
 
+static int parse(struct cr_image *img, const void *data, size_t size, bool head, bool crcs, struct ct_err *err);
+
 int cr_image_parse(struct cr_image *img, const void *data, size_t size, struct ct_err *err)
+{
+	return parse(img, data, size, false, true, err);
+}
+
+int cr_image_parse_checked(struct cr_image *img, const void *data, size_t size, struct ct_err *err)
+{
+	return parse(img, data, size, false, false, err);
+}
+
+int cr_image_parse_head(struct cr_image *img, const void *data, size_t size, struct ct_err *err)
+{
+	return parse(img, data, size, true, true, err);
+}
+
+static int parse(struct cr_image *img, const void *data, size_t size, bool head, bool crcs, struct ct_err *err)
 {
 	memset(img, 0, sizeof(*img));
 	img->data = data;
@@ -476,13 +508,13 @@ int cr_image_parse(struct cr_image *img, const void *data, size_t size, struct c
 	if (check_header(&img->header, err) < 0)
 		return -1;
 	uint32_t count = 0, by_type[CR_REC_MAX] = { 0 };
-	if (walk(data, size, NULL, &count, by_type, err) < 0)
+	if (walk(data, size, head, crcs, NULL, &count, by_type, err) < 0)
 		return -1;
 	struct rec_ref *refs = calloc(count ? count : 1, sizeof(*refs));
 	uint32_t unused[CR_REC_MAX] = { 0 };
 	if (!refs)
 		return ct_fail(err, "failed", "out of memory reading the image");
-	walk(data, size, refs, &count, unused, err);
+	walk(data, size, head, crcs, refs, &count, unused, err);
 	int rc = -1;
 	if (count == 0 || refs[0].type != CR_REC_CONTAINER || by_type[CR_REC_CONTAINER] != 1) {
 		ct_fail(err, BAD, "the image must start with exactly one container record");
@@ -552,7 +584,7 @@ int cr_image_parse(struct cr_image *img, const void *data, size_t size, struct c
 				x->nvmas = x->nfds = x->nsiginfo = x->npages = 0;
 			}
 	}
-	rc = check_links(img, err);
+	rc = head ? 0 : check_links(img, err);
 out:
 	free(refs);
 	if (rc < 0)

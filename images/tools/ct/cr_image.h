@@ -267,6 +267,11 @@ struct cr_image {
  * every record's shape and value ranges, and the references between records. On failure nothing
  * is left allocated and err says what is wrong in words. */
 int cr_image_parse(struct cr_image *img, const void *data, size_t size, struct ct_err *err);
+/* The same without the checksums, for an image this process (or its parent) already checked. */
+int cr_image_parse_checked(struct cr_image *img, const void *data, size_t size, struct ct_err *err);
+/* The head of an image still arriving: the header and the records a restore needs before any
+ * process (container, filesystem, log), up to exactly size; no process, file or end record. */
+int cr_image_parse_head(struct cr_image *img, const void *data, size_t size, struct ct_err *err);
 void cr_image_free(struct cr_image *img);
 const struct cr_file *cr_image_file(const struct cr_image *img, uint32_t id);
 const struct cr_proc_index *cr_image_proc(const struct cr_image *img, int32_t pid);

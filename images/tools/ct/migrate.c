@@ -635,12 +635,91 @@ static int store_pages(struct store *st, const struct cr_pages *g, const unsigne
 	return 0;
 }
 
-/* Receives the raw image after F_IMAGE, turning page references into pages, into path. */
-static int receive_image(int sock, struct store *st, const char *path, struct ct_err *err)
+/* The restore runs beside the receiving: a child builds the container from the image's head while
+ * the source still dumps the processes, and takes them once the image is whole. */
+struct restorer {
+	pid_t pid;
+	int complete;   /* 'y' when the image is whole; closed without it: it never will be */
+	int result;
+};
+
+struct restore_result {
+	int rc;
+	struct cr_report report;
+	struct ct_err err;
+};
+
+static bool head_record(uint32_t type)
+{
+	return type == CR_REC_CONTAINER || type == CR_REC_FSENTRY || type == CR_REC_LOG;
+}
+
+static int start_restorer(struct restorer *x, int sock, const char *name, const char *path, size_t head_size,
+			  struct ct_err *err)
+{
+	int complete[2], result[2];
+	if (pipe2(complete, O_CLOEXEC) < 0)
+		return ct_fail_errno(err, "pipe");
+	if (pipe2(result, O_CLOEXEC) < 0) {
+		close(complete[0]);
+		close(complete[1]);
+		return ct_fail_errno(err, "pipe");
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	pid_t pid = fd < 0 ? -1 : fork();
+	if (pid == 0) {
+		/* Only the serving child speaks to the source: the socket must close when it does. */
+		close(sock);
+		close(complete[1]);
+		close(result[0]);
+		struct restore_result res = { 0 };
+		res.rc = container_restore_streamed(name, fd, head_size, complete[0], &res.report, &res.err);
+		write_all(result[1], &res, sizeof(res));
+		_exit(0);
+	}
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	close(complete[0]);
+	close(result[1]);
+	if (pid < 0) {
+		close(complete[1]);
+		close(result[0]);
+		errno = saved;
+		return ct_fail_errno(err, "starting the restore");
+	}
+	*x = (struct restorer){ pid, complete[1], result[0] };
+	return 0;
+}
+
+/* Tells the restorer whether the image is whole and waits for its outcome. */
+static int finish_restorer(struct restorer *x, bool whole, struct restore_result *res)
+{
+	if (whole)
+		write_all(x->complete, "y", 1);
+	close(x->complete);
+	struct pollfd p = { .fd = x->result, .events = POLLIN };
+	int ok = poll(&p, 1, RESTORE_TIMEOUT_MS) > 0 && read_all(x->result, res, sizeof(*res)) == sizeof(*res);
+	close(x->result);
+	if (!ok) {
+		kill(x->pid, SIGKILL);
+		ct_fail(&res->err, "failed", "the restore did not finish");
+		res->rc = -1;
+	}
+	waitpid(x->pid, NULL, 0);
+	x->pid = 0;
+	return ok && res->rc == 0 ? 0 : -1;
+}
+
+/* Receives the raw image after F_IMAGE, turning page references into pages, into path; starts the
+ * restorer once the head is in. */
+static int receive_image(int sock, struct store *st, const char *name, const char *path, struct restorer *x,
+			 struct ct_err *err)
 {
 	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0)
 		return ct_fail_errno(err, "creating %s", path);
+	uint64_t written = sizeof(struct cr_header);
 	int rc = -1;
 	unsigned char *buf = NULL;
 	struct cr_header h;
@@ -656,6 +735,13 @@ static int receive_image(int sock, struct store *st, const char *path, struct ct
 		}
 		if (rec.len > CR_MAX_RECORD) {
 			ct_fail(err, "bad_image", "the migration stream holds a record of %u bytes", rec.len);
+			goto out;
+		}
+		if (!x->pid && !head_record(rec.type)) {
+			if (start_restorer(x, sock, name, path, (size_t)written, err) < 0)
+				goto out;
+		} else if (x->pid && head_record(rec.type)) {
+			ct_fail(err, "bad_image", "the migration stream has a %s record after its head", cr_rec_name(rec.type));
 			goto out;
 		}
 		free(buf);
@@ -692,6 +778,7 @@ static int receive_image(int sock, struct store *st, const char *path, struct ct
 			}
 			int w = write_all(out, &full, sizeof(full)) < 0 || write_all(out, &g, sizeof(g)) < 0 ||
 				write_all(out, pages, (size_t)g.npages * CR_PAGE) < 0 || write_all(out, &crc, 4) < 0;
+			written += sizeof(full) + full.len + 4;
 			free(pages);
 			if (w) {
 				ct_fail_errno(err, "writing %s", path);
@@ -703,6 +790,7 @@ static int receive_image(int sock, struct store *st, const char *path, struct ct
 			ct_fail_errno(err, "writing %s", path);
 			goto out;
 		}
+		written += sizeof(rec) + rec.len + 4;
 		if (rec.type == CR_REC_END)
 			break;
 	}
@@ -771,6 +859,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	char dir[256] = "", path[320];
 	struct store st = { .fd = -1 };
 	struct hostnet_announcer garp = { .fd = -1 };
+	struct restorer x = { 0 };
 	bool restored = false;
 	int n = recv_reply(sock, &type, &h, sizeof(h), REPLY_TIMEOUT_MS, &err);
 	if (n != (int)sizeof(h) || (type != F_HELLO && type != F_QUERY) || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) ||
@@ -831,16 +920,21 @@ static void __attribute__((noreturn)) serve(int sock)
 	free(data);
 	snprintf(path, sizeof(path), "%s/" CR_IMAGE_FILE, dir);
 	cr_trace("%lld serve: image starts\n", now_ms());
-	if (receive_image(sock, &st, path, &err) < 0)
-		goto fail;
+	int received = receive_image(sock, &st, h.name, path, &x, &err);
 	cr_trace("%lld serve: image received\n", now_ms());
 	close(st.fd);
 	st.fd = -1;
 	snprintf(path, sizeof(path), "%s/pages", dir);
 	unlink(path);
-	struct cr_report r;
-	if (container_restore_held(h.name, dir, &r, &err) < 0)
+	bool started = x.pid != 0;
+	struct restore_result res = { .rc = -1 };
+	if (started && finish_restorer(&x, received == 0, &res) < 0 && received == 0)
+		err = res.err;
+	if (received == 0 && !started)
+		ct_fail(&err, "bad_image", "the image holds no process");
+	if (received < 0 || !started || res.rc < 0)
 		goto fail;
+	struct cr_report r = res.report;
 	restored = true;
 	/* Everything the commit needs is made now, while the source waits anyway. */
 	struct ct_config c;

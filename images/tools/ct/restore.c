@@ -39,10 +39,20 @@ struct ready_msg {
 	struct ct_err err;
 };
 
+/* A migration's image still arriving: the container is built from its head meanwhile, and the
+ * monitor and the first process wait for the rest. */
+struct stream {
+	int image_fd;      /* the image file, growing */
+	int complete_fd;   /* one byte when the image is whole; EOF without it: it never will be */
+	int checked[2];    /* the monitor tells the first process the whole image checked out */
+	struct cr_image whole;
+};
+
 struct restore_ctx {
 	const struct cr_image *img;
 	const char *name;
 	bool hold;   /* leave the restored container frozen (a migration commits it later) */
+	struct stream *stream;
 	int staging;
 	struct cr_report *report;
 	cr_progress_fn progress;
@@ -150,11 +160,40 @@ static void __attribute__((noreturn)) stub_run(const struct restore_ctx *ctx, co
 		pause();
 }
 
+static int map_whole(struct stream *st, bool checked, struct ct_err *err)
+{
+	struct stat sb;
+	if (fstat(st->image_fd, &sb) < 0)
+		return ct_fail_errno(err, "examining the image");
+	void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, st->image_fd, 0);
+	if (map == MAP_FAILED)
+		return ct_fail_errno(err, "reading the image");
+	/* Left mapped: the restore reads it to the end, and this process ends or execs no more. */
+	return (checked ? cr_image_parse_checked : cr_image_parse)(&st->whole, map, (size_t)sb.st_size, err);
+}
+
 /* The container's first process, in its namespaces and root: becomes the saved init. */
 static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 {
-	const struct restore_ctx *ctx = arg;
+	struct restore_ctx *ctx = arg;
 	struct ct_err err = { "", "" };
+	if (ctx->stream) {
+		struct stream *st = ctx->stream;
+		char ok;
+		close(st->complete_fd);
+		close(st->checked[1]);
+		if (read_all(st->checked[0], &ok, 1) != 1)
+			_exit(1);   /* the monitor found the image bad and says why */
+		if (map_whole(st, true, &err) < 0) {
+			dup2(report_fd, REPORT_FD);
+			stub_fail(1, &err);
+		}
+		close(st->checked[0]);
+		close(st->image_fd);
+		ctx->img = &st->whole;
+		ctx->staging = cr_files_staging_base(&st->whole);
+		cr_trace("%lld restore: child has the whole image\n", now_ms());
+	}
 	struct rlimit lim;
 	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
 		lim.rlim_cur = lim.rlim_max;
@@ -206,6 +245,8 @@ static int set_time_offsets(void *arg, struct ct_err *err)
 {
 	cr_trace("%lld restore: monitor up\n", now_ms());
 	const struct restore_ctx *ctx = arg;
+	if (ctx->stream && pipe2(ctx->stream->checked, O_CLOEXEC) < 0)
+		return ct_fail_errno(err, "pipe");
 	const struct cr_container *c = ctx->img->container;
 	struct timespec now, mono, boot;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -258,11 +299,40 @@ static int restore_one(struct pt_task *t, const struct cr_proc_index *x, struct 
 	return cr_task_finish(t, x->proc, err);
 }
 
+static int identity_matches(const struct cr_image *img, struct ct_err *err);
+
+/* In the monitor, the container built from the head: waits for the rest of the image, checks it
+ * whole, and lets the first process go on with it. */
+static int await_whole(struct restore_ctx *ctx, struct ct_err *err)
+{
+	struct stream *st = ctx->stream;
+	close(st->checked[0]);
+	char ok = 0;
+	struct pollfd p = { .fd = st->complete_fd, .events = POLLIN };
+	if (poll(&p, 1, READY_TIMEOUT_MS * 3) <= 0 || read(st->complete_fd, &ok, 1) != 1 || ok != 'y')
+		return ct_fail(err, "failed", "the rest of the image never arrived");
+	close(st->complete_fd);
+	cr_trace("%lld restore: image whole\n", now_ms());
+	if (map_whole(st, false, err) < 0 || identity_matches(&st->whole, err) < 0)
+		return -1;
+	if (st->whole.container->nprocs != ctx->img->container->nprocs ||
+	    memcmp(st->whole.container, ctx->img->container, sizeof(*st->whole.container)))
+		return ct_fail(err, "bad_image", "the image's head and its whole disagree");
+	close(st->image_fd);
+	ctx->img = &st->whole;
+	if (write_all(st->checked[1], "y", 1) < 0)
+		return ct_fail_errno(err, "releasing the first process");
+	close(st->checked[1]);
+	return 0;
+}
+
 static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *err)
 {
 	struct restore_ctx *ctx = arg;
-	const struct cr_image *img = ctx->img;
 	(void)init;
+	if (ctx->stream && await_whole(ctx, err) < 0)
+		return -1;
+	const struct cr_image *img = ctx->img;
 	/* Every stub reports once: ready, or what failed. */
 	for (uint32_t got = 0; got < img->nprocs;) {
 		struct pollfd p = { .fd = report_fd, .events = POLLIN };
@@ -339,15 +409,21 @@ static int load_image(const char *dir, struct cr_image *img, void **map, size_t 
 		munmap(*map, *size);
 		return -1;
 	}
-	char kernel[128], cpu[64];
-	cr_host_identity(kernel, cpu);
-	if (strncmp(kernel, img->header.kernel, sizeof(kernel)) || strncmp(cpu, img->header.cpu, sizeof(cpu))) {
-		ct_fail(err, "incompatible", "the image was made on another guest build or CPU (kernel \"%.60s\", cpu "
-			"\"%.40s\")", img->header.kernel, img->header.cpu);
+	if (identity_matches(img, err) < 0) {
 		cr_image_free(img);
 		munmap(*map, *size);
 		return -1;
 	}
+	return 0;
+}
+
+static int identity_matches(const struct cr_image *img, struct ct_err *err)
+{
+	char kernel[128], cpu[64];
+	cr_host_identity(kernel, cpu);
+	if (strncmp(kernel, img->header.kernel, sizeof(kernel)) || strncmp(cpu, img->header.cpu, sizeof(cpu)))
+		return ct_fail(err, "incompatible", "the image was made on another guest build or CPU (kernel \"%.60s\", "
+			       "cpu \"%.40s\")", img->header.kernel, img->header.cpu);
 	return 0;
 }
 
@@ -366,32 +442,51 @@ static void config_from_image(const struct cr_container *c, const char *name, st
 	cfg->created = c->created;
 }
 
-static int restore(const char *name, const char *dir, bool hold, struct cr_report *r, cr_progress_fn progress,
-		   void *arg, struct ct_err *err);
+static int restore(const char *name, const char *dir, struct stream *st, size_t head_size, bool hold,
+		   struct cr_report *r, cr_progress_fn progress, void *arg, struct ct_err *err);
 
 int container_restore(const char *name, const char *dir, struct cr_report *r, cr_progress_fn progress, void *arg,
 		      struct ct_err *err)
 {
-	return restore(name, dir, false, r, progress, arg, err);
+	return restore(name, dir, NULL, 0, false, r, progress, arg, err);
 }
 
-int container_restore_held(const char *name, const char *dir, struct cr_report *r, struct ct_err *err)
+int container_restore_streamed(const char *name, int image_fd, size_t head_size, int complete_fd, struct cr_report *r,
+			       struct ct_err *err)
 {
-	return restore(name, dir, true, r, NULL, NULL, err);
+	struct stream st = { .image_fd = image_fd, .complete_fd = complete_fd, .checked = { -1, -1 } };
+	return restore(name, NULL, &st, head_size, true, r, NULL, NULL, err);
 }
 
-static int restore(const char *name, const char *dir, bool hold, struct cr_report *r, cr_progress_fn progress,
-		   void *arg, struct ct_err *err)
+static int load_head(struct stream *st, size_t size, struct cr_image *img, void **map, struct ct_err *err)
+{
+	*map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, st->image_fd, 0);
+	if (*map == MAP_FAILED)
+		return ct_fail_errno(err, "reading the image");
+	if (cr_image_parse_head(img, *map, size, err) < 0) {
+		munmap(*map, size);
+		return -1;
+	}
+	if (identity_matches(img, err) < 0) {
+		cr_image_free(img);
+		munmap(*map, size);
+		return -1;
+	}
+	return 0;
+}
+
+static int restore(const char *name, const char *dir, struct stream *st, size_t head_size, bool hold,
+		   struct cr_report *r, cr_progress_fn progress, void *arg, struct ct_err *err)
 {
 	long long t0 = now_ms();
 	memset(r, 0, sizeof(*r));
 	struct cr_image img;
 	void *map = NULL;
-	size_t size = 0;
+	size_t size = st ? head_size : 0;
 	if (progress)
 		progress("reading", arg);
 	cr_trace("%lld restore: start\n", now_ms());
-	if (load_image(dir, &img, &map, &size, err) < 0)
+	if (st ? load_head(st, size, &img, &map, err) < 0 : load_image(dir, &img, &map, &size, err) < 0)
 		return -1;
 	cr_trace("%lld restore: image checked\n", now_ms());
 	struct ct_config cfg;
@@ -440,10 +535,11 @@ static int restore(const char *name, const char *dir, bool hold, struct cr_repor
 	if (progress)
 		progress("processes", arg);
 	cr_trace("%lld restore: files in place\n", now_ms());
-	struct restore_ctx ctx = { .img = &img, .staging = cr_files_staging_base(&img), .report = r, .name = name, .hold = hold,
-				   .progress = progress, .arg = arg };
+	struct restore_ctx ctx = { .img = &img, .staging = st ? 0 : cr_files_staging_base(&img), .report = r, .name = name,
+				   .hold = hold, .stream = st, .progress = progress, .arg = arg };
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
-					.after_go = bring_to_life, .arg = &ctx };
+					.after_go = bring_to_life, .arg = &ctx,
+					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1 } };
 	if (container_start_locked(&cfg, &hooks, err) < 0) {
 		/* Back to the files the container had. */
 		remove_tree(upper, NULL);
@@ -455,9 +551,12 @@ static int restore(const char *name, const char *dir, bool hold, struct cr_repor
 	remove_tree(prev, NULL);
 	if (!created)
 		config_save(&cfg, NULL);
-	r->processes = img.nprocs;
-	r->pages = img.page_bytes / CR_PAGE;
+	r->processes = img.container->nprocs;
+	r->pages = img.page_bytes / CR_PAGE;   /* a streamed restore's head has none: its monitor counted them */
 	r->image_bytes = size;
+	struct stat sb;
+	if (st && fstat(st->image_fd, &sb) == 0)
+		r->image_bytes = (uint64_t)sb.st_size;
 	rc = 0;
 out:
 	if (rc < 0 && created) {

@@ -730,6 +730,73 @@ static void test_fuzz(const struct buf *b, int iterations)
 	      tally[ACCEPTED], tally[REFUSED], tally[WRONG]);
 }
 
+/* The head of an image still arriving (container, filesystem, log first, as ct writes them): it
+ * parses exactly at each record boundary inside the head, and nowhere else. */
+static void test_head(void)
+{
+	struct recs l;
+	valid_image(&l);
+	for (int i = 1, to = 1; i < l.n; i++)
+		if (l.r[i].type == CR_REC_FSENTRY || l.r[i].type == CR_REC_LOG) {
+			struct rec r = l.r[i];
+			memmove(&l.r[to + 1], &l.r[to], (size_t)(i - to) * sizeof(l.r[0]));
+			l.r[to++] = r;
+		}
+	struct buf b = write_image(&l);
+	check(parse_copy(b.p, b.len) == ACCEPTED, "an image with its head first is valid");
+	size_t bounds[MAXREC + 1], off = sizeof(struct cr_header);
+	int nb = 0;
+	for (int i = 0; i < l.n && (l.r[i].type == CR_REC_CONTAINER || l.r[i].type == CR_REC_FSENTRY ||
+				   l.r[i].type == CR_REC_LOG); i++) {
+		off += sizeof(struct cr_rec) + l.r[i].len + 4;
+		bounds[nb++] = off;
+	}
+	size_t wrong = 0, accepted = 0, first = 0;
+	for (size_t n = 0; n < b.len; n++) {
+		unsigned char *copy = malloc(n ? n : 1);
+		memcpy(copy, b.p, n);
+		struct cr_image img;
+		struct ct_err e = { "", "" };
+		bool at_bound = false;
+		int k = 0;
+		for (; k < nb && !at_bound; k++)
+			at_bound = bounds[k] == n;
+		int rc = cr_image_parse_head(&img, copy, n, &e);
+		bool ok = rc == 0 ? at_bound && img.container && img.nprocs == 0 && img.nfiles == 0 &&
+				    img.nfsentries == (uint32_t)(k - 1 - (img.log != NULL))
+				  : !at_bound && !strcmp(e.code, "bad_image") && e.msg[0] && !img.fsentries;
+		if (rc == 0) {
+			accepted++;
+			cr_image_free(&img);
+		}
+		if (!ok && wrong++ == 0)
+			first = n;
+		free(copy);
+	}
+	check(wrong == 0 && accepted == (size_t)nb, "the head parses at its %d record boundaries and at no other of %zu "
+	      "lengths", nb, b.len);
+	if (wrong)
+		printf("     %zu wrong, the first at %zu bytes\n", wrong, first);
+	unsigned char *w = malloc(bounds[nb - 1]);
+	memcpy(w, b.p, bounds[nb - 1]);
+	wrong = 0;
+	for (size_t o = 0; o < bounds[nb - 1]; o++) {
+		w[o] ^= 0x01;
+		struct cr_image img;
+		struct ct_err e = { "", "" };
+		if (cr_image_parse_head(&img, w, bounds[nb - 1], &e) == 0) {
+			wrong++;
+			cr_image_free(&img);
+		}
+		w[o] ^= 0x01;
+	}
+	check(wrong == 0, "a flipped bit anywhere in the head refused");
+	free(w);
+	free(b.p);
+	while (l.n)
+		drop(&l, l.n - 1);
+}
+
 int main(void)
 {
 	struct recs l;
@@ -751,6 +818,7 @@ int main(void)
 	test_truncation_and_flips(&b);
 	test_header_and_framing(&b);
 	test_semantic();
+	test_head();
 	test_fuzz(&fuzz_base, 20000);
 	free(b.p);
 	free(fuzz_base.p);
