@@ -5,15 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentError } from '../../src/common/agent/AgentClient';
 import type { StateEvent } from '../../src/common/agent/protocol';
 import { Cluster, type ClusterNode } from '../../src/common/cluster/Cluster';
+import { MigrationSettled } from '../../src/common/cluster/settleMigration';
+import { ConsoleShell } from '../../src/common/host/ConsoleShell';
 import { LocalNetwork } from '../../src/common/network/LocalNetwork';
 import { createNodeHost } from '../../src/node/nodeHost';
 
 let cluster: Cluster;
+let network: LocalNetwork;
 let node1: ClusterNode;
 let node2: ClusterNode;
 
 beforeAll(async () => {
-  const network = new LocalNetwork(new BroadcastChannel(`ctlab-mig-agent-${process.pid}`), { settleMs: 100 });
+  network = new LocalNetwork(new BroadcastChannel(`ctlab-mig-agent-${process.pid}`), { settleMs: 100 });
   cluster = new Cluster(network, (identity) => {
     const host = createNodeHost(identity.name);
     network.attachHost(identity.name, host.nic);
@@ -109,5 +112,34 @@ describe('live migration through the agent', () => {
     await expect(cluster.migrateContainer('node1', 'idle', 'node9')).rejects.toThrow(/no host named node9/);
     expect((await node1.agent.status('idle')).state).toBe('running');
     await node1.agent.destroy('idle', { force: true });
+  });
+
+  it('settles a migration left in doubt: the destination never ran it, so it runs on at the source', { timeout: 300_000 }, async () => {
+    const shell2 = new ConsoleShell(node2.host);
+    await node1.agent.create({ name: 'doubt', ip: '10.0.9.44/16' });
+    await node1.agent.start('doubt');
+    await node1.agent.execText('doubt', ['sh', '-c', '(ctdemo count 100) > /dev/console 2>&1 < /dev/null &']);
+    await expect.poll(async () => (await counts(node1, 'doubt')).at(-1) ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    // node2 loses the COMMIT, and the link is down while node1 would ask it what became of it.
+    await shell2.run('echo lose-commit > /run/ct/migrate.fault');
+    const port2 = (await network.ports()).find((p) => p.name === 'node2')!.id;
+    const phases: string[] = [];
+    const migration = cluster.migrateContainer('node1', 'doubt', 'node2', { onProgress: (p) => phases.push(p) })
+      .then(() => undefined, (e: unknown) => e);
+    await expect.poll(() => phases.includes('committing'), { timeout: 120_000, interval: 50 }).toBe(true);
+    await network.setFault(port2, { down: true });
+    await expect.poll(() => phases.includes('in doubt: settling'), { timeout: 120_000 }).toBe(true);
+    expect(phases).toContain('in doubt: asking the destination');
+    await network.setFault(port2, { down: false });
+    const settled = await migration;
+    await shell2.run('rm -f /run/ct/migrate.fault');
+    expect(settled).toBeInstanceOf(MigrationSettled);
+    expect((settled as MigrationSettled).outcome).toBe('resumed');
+    const before = (await counts(node1, 'doubt')).at(-1)!;
+    await expect.poll(async () => (await counts(node1, 'doubt')).at(-1) ?? 0, { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    expect(consecutive(await counts(node1, 'doubt'))).toBe(true);
+    expect((await node2.agent.list()).map((c) => c.name)).not.toContain('doubt');
+    shell2.dispose();
+    await node1.agent.destroy('doubt', { force: true });
   });
 });

@@ -328,6 +328,15 @@ export class AgentClient implements Disposable {
     );
   }
 
+  /**
+   * Settles a migration that failed with `in_doubt` (the container held frozen here): asks `dest`
+   * whether it runs the container; `moved` (ours is gone) or `resumed` (ours runs again). With
+   * `resume`, takes it back without asking: only when the destination is gone for good.
+   */
+  migrateResolve(name: string, target: { dest: string } | { resume: true }): Promise<{ name: string; outcome: 'moved' | 'resumed' }> {
+    return this.call('migrate_resolve', { name, ...target }, { timeoutMs: Math.max(this.timeoutMs, CR_TIMEOUT_MS) }, (r) => r);
+  }
+
   /** An image's bytes, read from its host in IMAGE_CHUNK_MAX chunks. */
   async downloadImage(imageId: string, options: TransferOptions = {}): Promise<Uint8Array> {
     const refused = this.checkImageId('image_read', imageId);

@@ -10,6 +10,9 @@ export const MAX_LINE_BYTES = 65536;
 export const ERROR_CODES = [
   'bad_request', 'oversized', 'unknown_op', 'invalid_argument', 'not_found', 'exists', 'state',
   'conflict', 'failed', 'timeout', 'unsupported', 'busy', 'bad_image', 'incompatible',
+  // A migration whose COMMIT or DONE was lost and whose destination could not be asked: the
+  // container is held frozen on the source until migrate_resolve.
+  'in_doubt',
 ] as const;
 /** Why the agent refused or failed a request. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -163,6 +166,8 @@ export interface Ops {
   image_list: { args: NoArgs; result: { images: ImageEntry[] } };
   /** `dest`: the destination host's backplane address or name, optionally ":PORT" (default 7070). */
   migrate: { args: { name: string; dest: string }; result: MigrateReport };
+  /** Settles a migration left in_doubt: asks dest (or, resume: takes the container back unasked). */
+  migrate_resolve: { args: { name: string; dest?: string; resume?: boolean }; result: { name: string; outcome: 'moved' | 'resumed' } };
 }
 
 export interface ImageEntry {
@@ -227,9 +232,10 @@ export interface ProgressEvent {
   op: 'checkpoint' | 'restore' | 'migrate';
   name: string;
   /**
-   * checkpoint: freezing, files, memory, filesystem, stopping; restore: reading, filesystem,
-   * processes, memory; migrate: connecting, "pre-copy N", freezing, files, memory, filesystem,
-   * restoring, committing, stopping, cleaning up.
+   * checkpoint: freezing, filesystem, files, memory, stopping; restore: reading, filesystem,
+   * processes, memory; migrate: connecting, "pre-copy N", "pre-copy N: B bytes", freezing,
+   * filesystem, files, memory, restoring, committing, "in doubt: asking the destination",
+   * stopping, cleaning up.
    */
   phase: string;
 }
@@ -429,6 +435,10 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
       pages: field(o, 'pages', integer, path),
       fs_bytes: field(o, 'fs_bytes', integer, path),
     };
+  },
+  migrate_resolve: (v, path) => {
+    const o = object(v, path);
+    return { name: field(o, 'name', string, path), outcome: field(o, 'outcome', oneOf(['moved', 'resumed'] as const), path) };
   },
   image_list: (v, path) => ({
     images: field(object(v, path), 'images', arrayOf((item, p) => {

@@ -1,6 +1,6 @@
 // Layer 5: what spans hosts. The hosts of this tab (each with its agent), their identities on the
 // backplane, the containers on them, and container IPs allocated without collisions cluster-wide.
-import { AgentClient, hostAgentChannel } from '../agent/AgentClient';
+import { AgentClient, AgentError, hostAgentChannel } from '../agent/AgentClient';
 import type { ContainerInfo, ContainerStats, CreateArgs, MigrateReport } from '../agent/protocol';
 import type { BootProgress, BootResult, Host, HostState } from '../host/Host';
 import { allocateContainerIp } from '../network/IpAllocator';
@@ -8,6 +8,7 @@ import type { NetworkControl } from '../network/LocalNetwork';
 import { hostForNode } from '../network/TabLink';
 import type { ClusterHost } from '../network/types';
 import { DisposableStore, Emitter, type Disposable } from '../util/Emitter';
+import { settleMigration } from './settleMigration';
 
 /** Starts a host for an identity and plugs its NIC into the network (environment-specific). */
 export type HostLauncher = (identity: ClusterHost) => Host;
@@ -182,8 +183,15 @@ export class Cluster implements Disposable {
     if (!dest) throw new Error(destName === nodeName ? `${name} is already on ${nodeName}` : `no host named ${destName} in the cluster`);
     const local = this.nodes.find((n) => n.name === destName);
     if (local && !local.ready) throw new Error(`host ${destName} is not ready yet`);
+    const address = dest.address.replace(/\/\d+$/, '');
     try {
-      return await source.agent.migrate(name, dest.address.replace(/\/\d+$/, ''), { onProgress: options.onProgress });
+      return await source.agent.migrate(name, address, { onProgress: options.onProgress });
+    } catch (err) {
+      if (!(err instanceof AgentError && err.code === 'in_doubt')) throw err;
+      options.onProgress?.('in doubt: settling');
+      throw await settleMigration(source.agent, name, destName, address, {
+        destPresent: () => this.migrationTargets(nodeName).some((h) => h.name === destName),
+      });
     } finally {
       await Promise.all([source.refresh(), local?.refresh()]);
     }
