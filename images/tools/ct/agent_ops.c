@@ -968,6 +968,17 @@ static int arg_dest(const struct json *args, const char **dest, struct ct_err *e
 	return 0;
 }
 
+/* Stops a migration of this host's container before its COMMIT: the migrate request then fails with
+ * code "aborted" and the container runs on here. */
+static int op_migrate_abort(const struct json *args, struct jbuf *b, struct ct_err *err)
+{
+	const char *name;
+	if (arg_name(args, &name, err) < 0 || container_migrate_abort(name, err) < 0)
+		return -1;
+	empty(b);
+	return 0;
+}
+
 /* A migration that ended "in_doubt" left the container frozen here: ask the destination (or, with
  * resume, take it back without asking: the destination is gone for good). */
 static int op_migrate_resolve(const struct json *args, struct jbuf *b, struct ct_err *err)
@@ -1034,7 +1045,7 @@ static const struct agent_op ops[] = {
 	{ "image_create", false, op_image_create }, { "image_write", false, op_image_write },
 	{ "image_read", false, op_image_read }, { "image_delete", false, op_image_delete },
 	{ "image_list", false, op_image_list }, { "migrate", true, op_migrate },
-	{ "migrate_resolve", true, op_migrate_resolve },
+	{ "migrate_resolve", true, op_migrate_resolve }, { "migrate_abort", false, op_migrate_abort },
 };
 
 const struct agent_op *agent_find_op(const char *name)

@@ -45,7 +45,8 @@ int container_restore(const char *name, const char *dir, struct cr_report *r, cr
 /* A migration's restore, its processes left frozen (cgroup.freeze) until the caller thaws them, from
  * an image still arriving in image_fd: the container is built from its head (head_size bytes:
  * container, filesystem, log) at once; its processes once complete_fd gives 'y' (the image is
- * whole; anything else: it never will be, and the restore fails leaving nothing behind). */
+ * whole, every record's checksum checked by the caller; anything else: it never will be, and the
+ * restore fails leaving nothing behind). */
 int container_restore_streamed(const char *name, int image_fd, size_t head_size, int complete_fd, struct cr_report *r,
 			       struct ct_err *err);
 

@@ -87,7 +87,7 @@ static void wait_monitor_gone(const char *name, int timeout_ms)
  * container's cgroup). Refusing is better than losing the host's agent or a running container. */
 #define MIN_AVAILABLE_KB (6 * 1024)
 
-static long long mem_available_kb(void)
+long long host_mem_available_kb(void)
 {
 	char text[2048];
 	if (read_file("/proc/meminfo", text, sizeof(text)) <= 0)
@@ -426,7 +426,7 @@ int container_start_locked(const struct ct_config *c, const struct ct_start_hook
 	if (container_state(c->name, NULL) == CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is already running", c->name);
 	wait_monitor_gone(c->name, 2000);
-	long long avail = mem_available_kb();
+	long long avail = host_mem_available_kb();
 	if (avail >= 0 && avail < MIN_AVAILABLE_KB)
 		return ct_fail(err, "failed", "the host is low on memory (%lld KiB available): not starting \"%s\"",
 			       avail, c->name);

@@ -33,6 +33,9 @@ struct ct_start_hooks {
 int container_start_locked(const struct ct_config *c, const struct ct_start_hooks *hooks, struct ct_err *err);
 int container_stop_locked(const char *name, int timeout_s, struct ct_err *err);
 
+/* MemAvailable of /proc/meminfo, or -1. */
+long long host_mem_available_kb(void);
+
 /* Host infrastructure (the agent, monitors) is the OOM killer's last choice. */
 void protect_from_oom(void);
 

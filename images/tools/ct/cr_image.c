@@ -9,21 +9,34 @@
 
 /* --- CRC-32 (IEEE), table made on first use ---------------------------------------------------- */
 
-static uint32_t crc_table[256];
+/* Slicing by four: a word per step instead of a byte (the emulator runs every instruction ~70x
+ * slower, and a migration checksums every page it moves). */
+static uint32_t crc_table[4][256];
 
 uint32_t cr_crc32(uint32_t crc, const void *data, size_t len)
 {
-	if (!crc_table[1])
+	if (!crc_table[0][1]) {
 		for (uint32_t i = 0; i < 256; i++) {
 			uint32_t c = i;
 			for (int k = 0; k < 8; k++)
 				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			crc_table[i] = c;
+			crc_table[0][i] = c;
 		}
+		for (uint32_t i = 0; i < 256; i++)
+			for (int k = 1; k < 4; k++)
+				crc_table[k][i] = (crc_table[k - 1][i] >> 8) ^ crc_table[0][crc_table[k - 1][i] & 0xff];
+	}
 	const unsigned char *p = data;
 	crc = ~crc;
+	for (; len >= 4; len -= 4, p += 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);   /* i386: little-endian, unaligned loads allowed */
+		crc ^= v;
+		crc = crc_table[3][crc & 0xff] ^ crc_table[2][(crc >> 8) & 0xff] ^ crc_table[1][(crc >> 16) & 0xff] ^
+		      crc_table[0][crc >> 24];
+	}
 	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 

@@ -39,7 +39,8 @@ static const char usage[] =
 	"  exec NAME -- CMD [ARGS...] | enter NAME | agent [--port DEV]\n"
 	"  checkpoint NAME --dir DIR [--leave-running] | restore NAME --dir DIR\n"
 	"  image DIR|FILE   (prints a checkpoint image as text)\n"
-	"  migrate NAME DEST[:PORT] | migrate-resolve NAME DEST|--resume | migrate-listen [--port PORT]\n";
+	"  migrate NAME DEST[:PORT] | migrate-abort NAME | migrate-resolve NAME DEST|--resume\n"
+	"  migrate-listen [--port PORT]\n";
 
 static int fail(const struct ct_err *err)
 {
@@ -381,6 +382,8 @@ static int run(const char *cmd, struct cli *cli)
 			return usage_error("%s needs a destination host", cmd);
 		return cmd_migrate(name, cli->positional[1]);
 	}
+	if (!strcmp(cmd, "migrate-abort"))
+		return container_migrate_abort(name, &err) < 0 ? fail(&err) : 0;
 	if (!strcmp(cmd, "migrate-resolve")) {
 		if (!cli->positional[1] && !cli->resume)
 			return usage_error("%s needs the destination host (or --resume)", cmd);

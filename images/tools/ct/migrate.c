@@ -47,7 +47,13 @@ enum { D_ABORTED = 'a', D_COMMITTED = 'c' };
 #define MIG_FAULT_FILE CT_RUN_DIR "/migrate.fault"
 
 struct frame { uint32_t type, len; };
-struct hello { char magic[8]; uint32_t version; char name[CT_NAME_MAX + 1]; char key[65]; };
+struct hello {
+	char magic[8];
+	uint32_t version;
+	char name[CT_NAME_MAX + 1];
+	char key[65];
+	uint64_t memory;   /* the container's memory.current: the destination must have room for it */
+};
 
 /* The cluster's migration key (hex), if the page gave this host one: a listener that has a key
  * accepts only peers that send the same, so a container on the network cannot push one in. */
@@ -112,13 +118,32 @@ static int send_frame(int fd, uint32_t type, const void *a, uint32_t alen, const
 	return 0;
 }
 
-/* Reads exactly len bytes, giving up after timeout_ms of silence. */
+/* Set by SIGUSR2 (`ct migrate-abort`, agent op migrate_abort): the source gives up at the next
+ * step before COMMIT; after it, the migration completes (there is nothing left to abort). */
+static volatile sig_atomic_t abort_requested;
+
+static void on_abort(int sig)
+{
+	(void)sig;
+	abort_requested = 1;
+}
+
+static int aborted(struct ct_err *err)
+{
+	return abort_requested ? ct_fail(err, "aborted", "the migration was aborted: the container runs here on") : 0;
+}
+
+/* Reads exactly len bytes, giving up after timeout_ms of silence (or at once when aborted). */
 static int read_timed(int fd, void *buf, size_t len, int timeout_ms)
 {
 	size_t got = 0;
 	while (got < len) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR && abort_requested) {
+			errno = ECANCELED;
+			return -1;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -246,6 +271,10 @@ static int precopy_run(void *ctx, struct cr_writer *w, int32_t pid, uint32_t add
 			l++;
 		}
 		if (l > k) {
+			if (aborted(err) < 0) {
+				s->send_failed = true;
+				return -1;
+			}
 			struct cr_pages g = { pid, addr + k * CR_PAGE, l - k };
 			if (send_frame(s->sock, F_PAGES, &g, sizeof(g), data + k * CR_PAGE, (l - k) * CR_PAGE) < 0) {
 				s->send_failed = true;
@@ -371,7 +400,7 @@ static int decide(void *arg, struct ct_err *err)
 	long long image_sent = now_ms();
 	s->report->dump_ms = image_sent - s->frozen_at;
 	int n = recv_reply(s->sock, &type, &reply, sizeof(reply), RESTORE_TIMEOUT_MS, err);
-	if (n < 0)
+	if (aborted(err) < 0 || n < 0)
 		return -1;
 	remote = reply.err;
 	if (type == F_READY && n == sizeof(reply.report))
@@ -383,6 +412,8 @@ static int decide(void *arg, struct ct_err *err)
 	}
 	if (type != F_READY)
 		return ct_fail(err, "failed", "the destination answered %u instead of READY", type);
+	if (aborted(err) < 0)
+		return -1;
 	/* Past this point the destination runs it once it has our COMMIT: ours must not resume unless
 	 * we know it does not. */
 	phase(s, "committing");
@@ -488,19 +519,76 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
  * waiting to be accepted) is tried again from the start: the container ran on meanwhile. */
 #define MIG_ATTEMPTS 8
 
+/* One migration per container at a time; its pid is where an abort is sent. */
+static void migrating_path(const char *name, char *path, size_t size)
+{
+	snprintf(path, size, CT_RUN_DIR "/%s.migrating", name);
+}
+
+static pid_t migrating_pid(const char *name)
+{
+	char path[256], text[24] = "";
+	migrating_path(name, path, sizeof(path));
+	if (read_file(path, text, sizeof(text)) <= 0)
+		return 0;
+	pid_t pid = (pid_t)atoi(text);
+	return pid > 0 && kill(pid, 0) == 0 ? pid : 0;
+}
+
+static int register_migration(const char *name, struct ct_err *err)
+{
+	char path[256], text[24];
+	migrating_path(name, path, sizeof(path));
+	if (mkdir_p(CT_RUN_DIR, 0755, err) < 0)
+		return -1;
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			int n = snprintf(text, sizeof(text), "%d\n", getpid());
+			int rc = write_all(fd, text, (size_t)n);
+			close(fd);
+			return rc < 0 ? ct_fail_errno(err, "writing %s", path) : 0;
+		}
+		if (errno != EEXIST)
+			return ct_fail_errno(err, "creating %s", path);
+		if (migrating_pid(name))
+			return ct_fail(err, "conflict", "a migration of \"%s\" is already under way", name);
+		unlink(path);   /* left by a migration that died */
+	}
+	return ct_fail(err, "conflict", "a migration of \"%s\" is already under way", name);
+}
+
+int container_migrate_abort(const char *name, struct ct_err *err)
+{
+	pid_t pid = migrating_pid(name);
+	if (!pid)
+		return ct_fail(err, "state", "no migration of \"%s\" is under way", name);
+	if (kill(pid, SIGUSR2) < 0)
+		return ct_fail_errno(err, "asking the migration of \"%s\" to stop", name);
+	return 0;
+}
+
 int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
 		      void *arg, struct ct_err *err)
 {
 	long long t0 = now_ms();
+	memset(r, 0, sizeof(*r));
+	if (config_require(name, err) < 0 || register_migration(name, err) < 0)
+		return -1;
+	struct sigaction sa = { .sa_handler = on_abort };   /* no SA_RESTART: a wait ends at once */
+	sigaction(SIGUSR2, &sa, NULL);
 	int rc = -1;
 	for (int attempt = 0; attempt < MIG_ATTEMPTS; attempt++) {
-		rc = migrate_once(name, dest, r, progress, arg, err);
+		rc = aborted(err) < 0 ? -1 : migrate_once(name, dest, r, progress, arg, err);
 		if (rc == 0 || strcmp(err->code, "busy"))
 			break;
 		if (progress)
 			progress("retrying", arg);
 		sleep_ms(50 + (int)(now_ms() % 200));   /* out of step with whatever keeps it busy */
 	}
+	char path[256];
+	migrating_path(name, path, sizeof(path));
+	unlink(path);
 	r->total_ms = now_ms() - t0;
 	return rc;
 }
@@ -526,6 +614,10 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 	memcpy(h.magic, MIG_MAGIC, sizeof(h.magic));
 	snprintf(h.name, sizeof(h.name), "%s", name);
 	read_key(h.key);
+	char mempath[256], memtext[32] = "";
+	cgroup_path(name, "memory.current", mempath, sizeof(mempath));
+	if (read_file(mempath, memtext, sizeof(memtext)) > 0)
+		h.memory = strtoull(memtext, NULL, 10);
 	uint32_t type;
 	struct ct_err remote;
 	if (send_frame(s.sock, F_HELLO, &h, sizeof(h), NULL, 0) < 0) {
@@ -558,6 +650,10 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 			break;
 	}
 	/* The frozen round: a checkpoint into the socket, held until the destination runs it. */
+	if (aborted(err) < 0) {
+		send_frame(s.sock, F_ABORT, NULL, 0, NULL, 0);
+		goto out;
+	}
 	if (send_frame(s.sock, F_IMAGE, NULL, 0, NULL, 0) < 0) {
 		ct_fail_errno(err, "talking to %s", dest);
 		goto out;
@@ -786,6 +882,13 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 			}
 			continue;
 		}
+		/* Checked here, as it streams in: the restore then reads the image without a second pass. */
+		uint32_t crc = cr_crc32(cr_crc32(0, &rec, sizeof(rec)), buf, rec.len), stored;
+		memcpy(&stored, buf + rec.len, 4);
+		if (crc != stored) {
+			ct_fail(err, "bad_image", "a %s record of the migration stream is corrupt", cr_rec_name(rec.type));
+			goto out;
+		}
 		if (write_all(out, &rec, sizeof(rec)) < 0 || write_all(out, buf, (size_t)rec.len + 4) < 0) {
 			ct_fail_errno(err, "writing %s", path);
 			goto out;
@@ -881,6 +984,15 @@ static void __attribute__((noreturn)) serve(int sock)
 		answer_query(sock, h.name);
 	if (config_exists(h.name)) {
 		ct_fail(&err, "exists", "a container named \"%s\" already exists here", h.name);
+		goto fail;
+	}
+	/* Refused up front rather than met half-way: the pre-copied pages and the restored container
+	 * each hold its memory for a while, and the host needs a margin to stay alive. */
+	long long avail_kb = host_mem_available_kb();
+	uint64_t need = 2 * h.memory + (16u << 20);
+	if (avail_kb >= 0 && (uint64_t)avail_kb * 1024 < need) {
+		ct_fail(&err, "failed", "not enough memory here: %lld MiB available, the container needs about %llu MiB",
+			avail_kb / 1024, (unsigned long long)(need >> 20));
 		goto fail;
 	}
 	snprintf(dir, sizeof(dir), MIG_DIR "/%s", h.name);

@@ -32,6 +32,9 @@ struct migrate_report {
 /* DEST: a host name (from /etc/hosts) or an IPv4 address, optionally with ":PORT". */
 int container_migrate(const char *name, const char *dest, struct migrate_report *r, cr_progress_fn progress,
 		      void *arg, struct ct_err *err);
+/* Asks the migration of NAME under way here to stop: it does at its next step before COMMIT (and
+ * fails with code "aborted", the container running here); past COMMIT it completes. */
+int container_migrate_abort(const char *name, struct ct_err *err);
 /* Settles a migration left in doubt (the COMMIT or DONE lost; the container held frozen here): asks
  * DEST what became of it; 1: it runs there, ours is destroyed; 0: it does not, ours runs again.
  * resume: DEST is gone for good, ours runs again without asking. */

@@ -313,7 +313,9 @@ static int await_whole(struct restore_ctx *ctx, struct ct_err *err)
 		return ct_fail(err, "failed", "the rest of the image never arrived");
 	close(st->complete_fd);
 	cr_trace("%lld restore: image whole\n", now_ms());
-	if (map_whole(st, false, err) < 0 || identity_matches(&st->whole, err) < 0)
+	/* Its checksums were checked as it arrived (container_restore_streamed's caller); every
+	 * record's shape and every reference between records are checked here. */
+	if (map_whole(st, true, err) < 0 || identity_matches(&st->whole, err) < 0)
 		return -1;
 	if (st->whole.container->nprocs != ctx->img->container->nprocs ||
 	    memcmp(st->whole.container, ctx->img->container, sizeof(*st->whole.container)))

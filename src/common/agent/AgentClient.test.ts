@@ -650,6 +650,22 @@ describe('AgentClient migrate', () => {
     expect((await rejection(malformed)).code).toBe('bad_reply');
   });
 
+  it('asks a migration to stop, and settles one left in doubt', async () => {
+    const { guest, client } = setup();
+    const abort = client.migrateAbort('web');
+    expect(guest.last('migrate_abort').args).toEqual({ name: 'web' });
+    guest.reply(guest.last('migrate_abort'), {});
+    await abort;
+    const resolve = client.migrateResolve('web', { dest: '10.0.0.2' });
+    expect(guest.last('migrate_resolve').args).toEqual({ name: 'web', dest: '10.0.0.2' });
+    guest.reply(guest.last('migrate_resolve'), { name: 'web', outcome: 'resumed' });
+    expect(await resolve).toEqual({ name: 'web', outcome: 'resumed' });
+    const odd = client.migrateResolve('web', { resume: true });
+    expect(guest.last('migrate_resolve').args).toEqual({ name: 'web', resume: true });
+    guest.reply(guest.last('migrate_resolve'), { name: 'web', outcome: 'maybe' });
+    expect((await rejection(odd)).code).toBe('bad_reply');
+  });
+
   it('waits longer than an ordinary call for a migration', async () => {
     vi.useFakeTimers();
     const { guest, client } = setup({ timeoutMs: 1000 });

@@ -328,6 +328,11 @@ export class AgentClient implements Disposable {
     );
   }
 
+  /** Stops this host's migration of `name` before its commit: migrate() then fails with `aborted`. */
+  async migrateAbort(name: string, options?: CallOptions): Promise<void> {
+    await this.call('migrate_abort', { name }, options, () => undefined);
+  }
+
   /**
    * Settles a migration that failed with `in_doubt` (the container held frozen here): asks `dest`
    * whether it runs the container; `moved` (ours is gone) or `resumed` (ours runs again). With

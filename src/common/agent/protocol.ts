@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   // A migration whose COMMIT or DONE was lost and whose destination could not be asked: the
   // container is held frozen on the source until migrate_resolve.
   'in_doubt',
+  // A migration stopped by migrate_abort before its commit (the container runs on at the source).
+  'aborted',
 ] as const;
 /** Why the agent refused or failed a request. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -166,6 +168,8 @@ export interface Ops {
   image_list: { args: NoArgs; result: { images: ImageEntry[] } };
   /** `dest`: the destination host's backplane address or name, optionally ":PORT" (default 7070). */
   migrate: { args: { name: string; dest: string }; result: MigrateReport };
+  /** Stops the migration of `name` under way on this host, if it has not committed yet. */
+  migrate_abort: { args: { name: string }; result: Record<string, never> };
   /** Settles a migration left in_doubt: asks dest (or, resume: takes the container back unasked). */
   migrate_resolve: { args: { name: string; dest?: string; resume?: boolean }; result: { name: string; outcome: 'moved' | 'resumed' } };
 }
@@ -436,6 +440,7 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
       fs_bytes: field(o, 'fs_bytes', integer, path),
     };
   },
+  migrate_abort: emptyResult,
   migrate_resolve: (v, path) => {
     const o = object(v, path);
     return { name: field(o, 'name', string, path), outcome: field(o, 'outcome', oneOf(['moved', 'resumed'] as const), path) };
