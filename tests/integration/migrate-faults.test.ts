@@ -77,6 +77,21 @@ describe('live migration under faults', () => {
     await sh(where, 'ct destroy lo --force');
   }, 240_000);
 
+  it('when the link drops in the frozen round (the destination already building it), the source keeps it', async () => {
+    await startLoop('node1', 'fr', '10.0.9.64', 'ctdemo mem 16 4');
+    const port = (await t.network.ports()).find((p) => p.name === 'node2')!.id;
+    await migrateInBackground('node1', 'fr', ADDR.node2!);
+    // The image's head has arrived: node2 has created the container and is starting it.
+    await t.waitFor('node2', 'ct list', (o) => /\bfr\b/.test(o), 120_000);
+    await t.network.setFault(port, { down: true });
+    const out = await migrationResult('node1', 'fr');
+    await t.network.setFault(port, { down: false });
+    expect(out).toMatch(/rc=1/);
+    expect(await exactlyOneRunning('fr')).toBe('node1');
+    await t.waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bfr\b/.test(o), 40_000);
+    await sh('node1', 'ct destroy fr --force');
+  }, 240_000);
+
   it('is refused by a destination without the memory for it: the container runs on at the source', async () => {
     await startLoop('node1', 'om', '10.0.9.63', 'ctdemo mem 4 4');
     const avail = Number(/MemAvailable:\s+(\d+)/.exec(await sh('node2', 'cat /proc/meminfo'))![1]);
