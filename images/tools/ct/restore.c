@@ -53,6 +53,8 @@ struct restore_ctx {
 	const char *name;
 	bool hold;   /* leave the restored container frozen (a migration commits it later) */
 	struct stream *stream;
+	void *map;        /* the image (or its head) as the restore mapped it */
+	size_t map_size;
 	int staging;
 	struct cr_report *report;
 	cr_progress_fn progress;
@@ -328,12 +330,23 @@ static int await_whole(struct restore_ctx *ctx, struct ct_err *err)
 	return 0;
 }
 
+static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct ct_err *err);
+
+/* The monitor outlives the restore by as long as the container runs: it must not keep the image's
+ * pages (the file may be deleted: a migration's is, at once) mapped all that time. */
 static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *err)
 {
 	struct restore_ctx *ctx = arg;
 	(void)init;
-	if (ctx->stream && await_whole(ctx, err) < 0)
-		return -1;
+	int rc = ctx->stream && await_whole(ctx, err) < 0 ? -1 : bring_to_life_mapped(ctx, report_fd, err);
+	munmap(ctx->map, ctx->map_size);
+	if (ctx->stream && ctx->stream->whole.data)
+		munmap((void *)ctx->stream->whole.data, ctx->stream->whole.size);
+	return rc;
+}
+
+static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct ct_err *err)
+{
 	const struct cr_image *img = ctx->img;
 	/* Every stub reports once: ready, or what failed. */
 	for (uint32_t got = 0; got < img->nprocs;) {
@@ -538,7 +551,7 @@ static int restore(const char *name, const char *dir, struct stream *st, size_t 
 		progress("processes", arg);
 	cr_trace("%lld restore: files in place\n", now_ms());
 	struct restore_ctx ctx = { .img = &img, .staging = st ? 0 : cr_files_staging_base(&img), .report = r, .name = name,
-				   .hold = hold, .stream = st, .progress = progress, .arg = arg };
+				   .hold = hold, .stream = st, .map = map, .map_size = size, .progress = progress, .arg = arg };
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
 					.after_go = bring_to_life, .arg = &ctx,
 					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1 } };
