@@ -98,8 +98,15 @@ describe('live migration', () => {
     await sh('node2', 'echo lose-done > /run/ct/migrate.fault');
     let r = await run('node1', `ct migrate dn ${ADDR.node2}`);
     await sh('node2', 'rm /run/ct/migrate.fault');
-    expect(r.exitCode).toBe(0);
     expect(r.output).toMatch(/in doubt: asking the destination/);
+    if (r.exitCode !== 0) {
+      // On a machine loaded enough that the source gave up waiting (5 s) before the destination
+      // even sealed its commit, the source's question sealed "aborted" first: also one copy, here.
+      expect(r.output).toMatch(/did not take the container/);
+      expect(await state('node1', 'dn')).toMatch(/running/);
+      expect(await state('node2', 'dn')).toMatch(/no container/);
+      await sh('node1', `ct migrate dn ${ADDR.node2}`);
+    }
     expect(await state('node2', 'dn')).toMatch(/running/);
     expect(await state('node1', 'dn')).toMatch(/no container/);
     let before = Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm));

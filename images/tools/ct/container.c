@@ -253,7 +253,7 @@ static unsigned uplink_mtu(void)
 	return mtu >= 576 && mtu <= 65535 ? mtu : 1500;
 }
 
-static int wire_network(pid_t pid, unsigned mtu, struct ct_err *err)
+static int wire_network(pid_t pid, unsigned mtu, bool up, struct ct_err *err)
 {
 	char host_if[16];
 	snprintf(host_if, sizeof(host_if), "vc%d", pid);
@@ -267,8 +267,23 @@ static int wire_network(pid_t pid, unsigned mtu, struct ct_err *err)
 		rc = nl_link_set_mtu(fd, host_if, mtu, err);
 	if (rc == 0)
 		rc = nl_link_set_master(fd, host_if, CT_BRIDGE, err);
-	if (rc == 0)
+	if (rc == 0 && up)
 		rc = nl_link_up(fd, host_if, err);
+	nl_close(fd);
+	return rc;
+}
+
+int container_link_up(const char *name, struct ct_err *err)
+{
+	pid_t init;
+	if (container_state(name, &init) != CT_RUNNING)
+		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	char host_if[16];
+	snprintf(host_if, sizeof(host_if), "vc%d", init);
+	int fd = nl_open(err);
+	if (fd < 0)
+		return -1;
+	int rc = nl_link_up(fd, host_if, err);
 	nl_close(fd);
 	return rc;
 }
@@ -382,7 +397,7 @@ static void __attribute__((noreturn)) monitor_run(const struct ct_config *c, int
 	close(errp[1]);
 	cr_trace("%lld monitor: cloned\n", now_ms());
 	if ((!c->privileged && userns_write_maps(pid, &err) < 0) ||
-	    cgroup_add_process(c->name, pid, &err) < 0 || wire_network(pid, mtu, &err) < 0)
+	    cgroup_add_process(c->name, pid, &err) < 0 || wire_network(pid, mtu, !(hooks && hooks->link_down), &err) < 0)
 		goto fail;
 	cr_trace("%lld monitor: wired\n", now_ms());
 	if (write_all(go[1], "g", 1) < 0) {

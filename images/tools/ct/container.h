@@ -28,7 +28,10 @@ struct ct_start_hooks {
 	int (*after_go)(void *arg, pid_t init, int report_fd, struct ct_err *err);
 	void *arg;
 	int keep_fds[2];   /* passed on to the monitor and the first process (-1: none) */
+	bool link_down;    /* the host side of the veth stays down until container_link_up */
 };
+/* Brings up the host side of a container's veth left down at start (hooks->link_down). */
+int container_link_up(const char *name, struct ct_err *err);
 /* With the container's lock held (container_lock). */
 int container_start_locked(const struct ct_config *c, const struct ct_start_hooks *hooks, struct ct_err *err);
 int container_stop_locked(const char *name, int timeout_s, struct ct_err *err);

@@ -1072,6 +1072,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	if (seal(h.name, D_COMMITTED) != D_COMMITTED)
 		goto quiet;
 	cr_trace("%lld serve: commit\n", now_ms());
+	container_link_up(h.name, NULL);
 	set_frozen(h.name, false);
 	if (garp.fd >= 0)
 		hostnet_announce(&garp);

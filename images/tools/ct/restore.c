@@ -554,7 +554,10 @@ static int restore(const char *name, const char *dir, struct stream *st, size_t 
 				   .hold = hold, .stream = st, .map = map, .map_size = size, .progress = progress, .arg = arg };
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
 					.after_go = bring_to_life, .arg = &ctx,
-					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1 } };
+					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1 },
+					/* A migration's copy stays off the network until it commits: until then
+					 * the source's copy is the one that answers for the address. */
+					.link_down = st != NULL };
 	if (container_start_locked(&cfg, &hooks, err) < 0) {
 		/* Back to the files the container had. */
 		remove_tree(upper, NULL);
