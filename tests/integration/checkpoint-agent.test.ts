@@ -60,7 +60,7 @@ describe('checkpoint and restore through the agent', () => {
     expect(report.image_bytes).toBeGreaterThan(report.pages * 4096);
     expect(report.frozen_ms).toBeGreaterThanOrEqual(0);
     expect(report.total_ms).toBeGreaterThanOrEqual(report.frozen_ms);
-    expect(phases).toEqual(['freezing', 'files', 'memory', 'filesystem', 'stopping']);
+    expect(phases).toEqual(['freezing', 'filesystem', 'files', 'memory', 'stopping']);
     expect((await g.agent.status('demo')).state).toBe('stopped');
     const before = await counts('demo');
     expect(before.at(-1)).toBeGreaterThanOrEqual(5);

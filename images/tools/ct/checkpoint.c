@@ -381,9 +381,10 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 		goto fail;
 	char *log = malloc(CT_LOG_KEEP);
 	ssize_t loglen = log ? console_log_read(cfg->name, log, CT_LOG_KEEP) : -1;
-	rc = loglen > 0 ? cr_write_record(&w, CR_REC_LOG, log, (uint32_t)loglen, err) : 0;
+	/* Always one, even empty: it closes the head (a migration's destination starts on it). */
+	rc = cr_write_record(&w, CR_REC_LOG, log, loglen > 0 ? (uint32_t)loglen : 0, err);
 	free(log);
-	if (rc < 0)
+	if (rc < 0 || cr_writer_flush(&w, err) < 0)   /* the head leaves now: see above */
 		goto fail;
 	if (progress)
 		progress("files", arg);

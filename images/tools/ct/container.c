@@ -579,6 +579,7 @@ int container_destroy(const char *name, bool force, struct ct_err *err)
 	unlink(path);
 	remove_run_file(name, "lock");
 	remove_run_file(name, "exit");
+	remove_run_file(name, "arriving");
 	return 0;
 }
 

@@ -92,6 +92,17 @@ static int put(struct cr_writer *w, const void *data, size_t len, struct ct_err 
 	return 0;
 }
 
+int cr_writer_flush(struct cr_writer *w, struct ct_err *err)
+{
+	if (w->remaining)
+		return ct_fail(err, "failed", "internal: image flushed inside a record");
+	if (w->failed_errno || flush(w) < 0) {
+		errno = w->failed_errno;
+		return ct_fail_errno(err, "writing the image");
+	}
+	return 0;
+}
+
 int cr_writer_open(struct cr_writer *w, int fd, const struct cr_header *h, struct ct_err *err)
 {
 	memset(w, 0, sizeof(*w));

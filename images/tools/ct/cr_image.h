@@ -225,6 +225,8 @@ struct cr_writer {
 };
 
 int cr_writer_open(struct cr_writer *w, int fd, const struct cr_header *h, struct ct_err *err);
+/* Sends what is buffered now (between records), e.g. so a reader can start on what it has. */
+int cr_writer_flush(struct cr_writer *w, struct ct_err *err);
 /* A whole record in one call. */
 int cr_write_record(struct cr_writer *w, uint32_t type, const void *payload, uint32_t len, struct ct_err *err);
 /* A record written in pieces: begin with the total length, then data() until it is complete. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -836,7 +837,7 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 		if (!x->pid && !head_record(rec.type)) {
 			if (start_restorer(x, sock, name, path, (size_t)written, err) < 0)
 				goto out;
-		} else if (x->pid && head_record(rec.type)) {
+		} else if (x->pid && head_record(rec.type)) {   /* the log included: one, and last in the head */
 			ct_fail(err, "bad_image", "the migration stream has a %s record after its head", cr_rec_name(rec.type));
 			goto out;
 		}
@@ -894,6 +895,9 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 			goto out;
 		}
 		written += sizeof(rec) + rec.len + 4;
+		/* The log closes the head: the restore can start on it. */
+		if (!x->pid && rec.type == CR_REC_LOG && start_restorer(x, sock, name, path, (size_t)written, err) < 0)
+			goto out;
 		if (rec.type == CR_REC_END)
 			break;
 	}
@@ -924,6 +928,23 @@ static char seal(const char *name, char want)
 	if (errno != EEXIST || readlink(path, got, 1) != 1)
 		return 0;
 	return got[0];
+}
+
+static int arrival_lock(const char *name, struct ct_err *err)
+{
+	char path[256];
+	snprintf(path, sizeof(path), CT_RUN_DIR "/%s.arriving", name);
+	if (mkdir_p(CT_RUN_DIR, 0755, err) < 0)
+		return -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);   /* kept open until we exit */
+	if (fd < 0)
+		return ct_fail_errno(err, "creating %s", path);
+	for (long long end = now_ms() + REPLY_TIMEOUT_MS; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
+		if (errno != EWOULDBLOCK || now_ms() > end)
+			return ct_fail(err, "busy", "the last attempt to bring \"%s\" here is still being undone", name);
+		sleep_ms(50);
+	}
+	return 0;
 }
 
 static void fault(char what[16])
@@ -982,6 +1003,10 @@ static void __attribute__((noreturn)) serve(int sock)
 		goto fail;
 	if (type == F_QUERY)
 		answer_query(sock, h.name);
+	/* One arrival per name at a time: a source that gave up and tries again (a busy container)
+	 * may find the last attempt still taking down what it began to build. Its lock goes with it. */
+	if (arrival_lock(h.name, &err) < 0)
+		goto fail;
 	if (config_exists(h.name)) {
 		ct_fail(&err, "exists", "a container named \"%s\" already exists here", h.name);
 		goto fail;
