@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { AgentError } from '../common/agent/AgentClient';
 import type { MigrateReport } from '../common/agent/protocol';
 import { ContainerOps, type MigrationCluster } from './containerOps';
+import type { MigrationWatch, WatchRequest } from './pingProbe';
+import type { PingTimeline } from './pingTimeline';
 import { bytesMoved, migrationStep, migrationSummary, parsePrecopy, roundsLine, withRound } from './migration';
 
 const REPORT: MigrateReport = {
@@ -78,8 +80,11 @@ describe('ContainerOps.migrate', () => {
     expect(cluster.migrateContainer).toHaveBeenCalledWith('node1', 'web', 'node3', expect.anything());
     expect(ops.pendingOf('node1', 'web')?.action).toBe('migrate');
     expect(await ops.migrate(cluster, 'node1', 'web', 'node2')).toBe(false); // one at a time
+    progress('pre-copy 1');
+    progress('pre-copy 1: 1048576 bytes');
     progress('pre-copy 2');
-    expect(ops.migrationsFrom('node1')).toEqual([{ name: 'web', from: 'node1', to: 'node3', since: 5000, phase: 'pre-copy 2' }]);
+    expect(ops.migrationsFrom('node1')).toEqual([{ name: 'web', from: 'node1', to: 'node3', since: 5000, phase: 'pre-copy 2',
+      rounds: [{ round: 1, bytes: 1048576 }, { round: 2 }] }]);
     expect(ops.pendingOf('node1', 'web')?.phase).toBe('pre-copy 2');
     reply.resolve(REPORT);
     expect(await done).toBe(true);
@@ -98,6 +103,41 @@ describe('ContainerOps.migrate', () => {
     expect(ops.migrationsFrom('node1')).toEqual([]);
     expect(ops.errorOf('node1', 'web')).toEqual({ action: 'migrate', code: 'failed',
       message: 'the destination could not restore it: IP address already used' });
+  });
+
+  it('runs the watcher\'s ping around the move: the timeline hears the phases, the probe is hidden, finish follows the end', async () => {
+    const { cluster, reply, progress, ops } = setup();
+    const timeline = { phase: vi.fn() };
+    const finish = vi.fn(async () => undefined);
+    let hidden: { dispose(): void } | undefined;
+    const watcher = vi.fn(async (request: WatchRequest) => {
+      hidden = request.hide('node2', 'ping-probe-1');
+      return { timeline: timeline as unknown as PingTimeline, note: 'ping every 100 ms', finish } satisfies MigrationWatch;
+    });
+    const done = ops.migrate(cluster, 'node1', 'web', 'node3', watcher);
+    await vi.waitFor(() => expect(cluster.migrateContainer).toHaveBeenCalled());
+    expect(watcher).toHaveBeenCalledWith(expect.objectContaining({ from: 'node1', name: 'web', to: 'node3' }));
+    expect(ops.isHidden('node2', 'ping-probe-1')).toBe(true);
+    expect(ops.migrationsFrom('node1')[0]!.ping).toEqual({ timeline, note: 'ping every 100 ms' });
+    progress('freezing');
+    expect(timeline.phase).toHaveBeenCalledWith('freezing', 5000);
+    expect(finish).not.toHaveBeenCalled();
+    reply.resolve(REPORT);
+    expect(await done).toBe(true);
+    expect(finish).toHaveBeenCalledWith(5000);
+    expect(ops.migrationsFrom('node1')[0]).toMatchObject({ report: REPORT, ping: { note: 'ping every 100 ms' } });
+    hidden!.dispose();
+    expect(ops.isHidden('node2', 'ping-probe-1')).toBe(false);
+  });
+
+  it('finishes the ping when the move fails too', async () => {
+    const { cluster, reply, ops } = setup();
+    const finish = vi.fn(async () => undefined);
+    const done = ops.migrate(cluster, 'node1', 'web', 'node3', async () => ({ timeline: undefined, note: 'none', finish }));
+    await vi.waitFor(() => expect(cluster.migrateContainer).toHaveBeenCalled());
+    reply.reject(new Error('link down'));
+    expect(await done).toBe(false);
+    expect(finish).toHaveBeenCalledTimes(1);
   });
 
   it('does nothing when the destination is the source', async () => {
