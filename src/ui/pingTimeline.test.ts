@@ -51,6 +51,16 @@ describe('PingTimeline', () => {
     expect(t.view(7000).frozen).toEqual({ from: 6, to: 14 });
   });
 
+  it('places it right when the replies reach the page late and in a burst (a busy machine)', () => {
+    const t = new PingTimeline();
+    // Sent at 1000 + seq * 100; the replies of 0..9 arrive together at 2000, the later ones at once.
+    t.feed([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(reply).join(''), 2000);
+    for (let seq = 10; seq < 20; seq++) t.feed(reply(seq), 1000 + seq * 100 + 5);
+    t.phase('freezing', 1500);
+    t.phase('cleaning up', 2300);
+    expect(t.view(3000).frozen).toEqual({ from: 5, to: 13 });
+  });
+
   it('closes the frozen window when the migration ends without the source ending its copy (a failure)', () => {
     const t = new PingTimeline();
     for (let seq = 0; seq < 10; seq++) t.feed(reply(seq), seq * 100);

@@ -24,6 +24,8 @@ const SUMMARY_RE = /^(\d+) packets transmitted, (\d+) (?:packets )?received/;
 /** More slots than this are ignored (10 minutes; a migration times out at 5): the view stays bounded. */
 const MAX_SLOTS = 6000;
 const MAX_LINE = 512;
+/** How many later replies bound a request's send time (5 s of them). */
+const ENVELOPE_SLOTS = 50;
 
 export class PingTimeline {
   /** Page time (ms) each answered seq's reply arrived. */
@@ -121,23 +123,20 @@ export class PingTimeline {
   }
 
   /**
-   * When seq was sent, in page time: an answered one's reply time (a round trip is a few ms); an
-   * unanswered one interpolated between the answered ones around it, or extrapolated past the last.
+   * When seq was sent, in page time. A reply arrives at least (s - seq) intervals after seq went
+   * out for any later s, and output reaches the page late and in bursts when the machine is busy:
+   * so the earliest such bound over the next answered seqs, else extrapolated past the last one.
    */
   private sendTime(seq: number): number {
-    const at = this.arrivals.get(seq);
-    if (at !== undefined) return at;
-    const i = this.firstAbove(seq);
-    const before = this.answeredSeqs[i - 1] ?? -1;
-    const after = this.answeredSeqs[i] ?? -1;
-    if (before >= 0 && after >= 0) {
-      const a = this.arrivals.get(before)!;
-      const b = this.arrivals.get(after)!;
-      return a + ((b - a) * (seq - before)) / (after - before);
+    let best = Infinity;
+    for (let i = this.firstAbove(seq - 1); i < this.answeredSeqs.length; i++) {
+      const s = this.answeredSeqs[i]!;
+      if (s > seq + ENVELOPE_SLOTS) break;
+      best = Math.min(best, this.arrivals.get(s)! - (s - seq) * this.intervalMs);
     }
-    if (before >= 0) return this.arrivals.get(before)! + (seq - before) * this.intervalMs;
-    if (after >= 0) return this.arrivals.get(after)! - (after - seq) * this.intervalMs;
-    return 0;
+    if (best < Infinity) return best;
+    const before = this.answeredSeqs[this.firstAbove(seq) - 1];
+    return before === undefined ? 0 : this.sendTime(before) + (seq - before) * this.intervalMs;
   }
 
   /** The index in answeredSeqs of the first seq above `seq`. */
