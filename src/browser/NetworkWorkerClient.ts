@@ -65,6 +65,10 @@ export class NetworkWorkerClient implements NetworkControl {
     return this.call({ method: 'members' }) as Promise<ClusterMember[]>;
   }
 
+  migrateKey(): Promise<string> {
+    return this.call({ method: 'migrateKey' }) as Promise<string>;
+  }
+
   malformedCount(): Promise<number> {
     return this.call({ method: 'malformedCount' }) as Promise<number>;
   }

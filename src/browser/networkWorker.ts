@@ -18,6 +18,7 @@ async function call(request: Extract<NetworkWorkerRequest, { type: 'call' }>): P
     case 'ports': return network.ports();
     case 'members': return network.members();
     case 'malformedCount': return network.malformedCount();
+    case 'migrateKey': return network.migrateKey();
     case 'claimNodes': return network.claimNodes(request.count);
     case 'setFault': return network.setFault(request.portId, request.fault);
   }

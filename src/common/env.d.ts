@@ -11,3 +11,5 @@ declare class TextDecoder {
 declare class TextEncoder {
   encode(input?: string): Uint8Array;
 }
+/** Web Crypto's CSPRNG, in browsers, workers and Node 20 alike (the migration key). */
+declare const crypto: { getRandomValues<T extends Uint8Array>(array: T): T };

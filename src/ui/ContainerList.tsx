@@ -30,15 +30,17 @@ export function ContainerList({ session, node, onOpenTerminal }: {
   node: ClusterNode;
   onOpenTerminal: (name: string) => void;
 }) {
-  const listed = new Set(node.containers.map((c) => c.name));
+  // A migration's ping probe is the panel's own, not the user's.
+  const containers = node.containers.filter((c) => !session.ops.isHidden(node.name, c.name));
+  const listed = new Set(containers.map((c) => c.name));
   // Being created and not listed yet: a row for its progress.
   const creating = session.ops.creatingOn(node.name).filter((name) => !listed.has(name));
-  if (node.containers.length === 0 && creating.length === 0) {
+  if (containers.length === 0 && creating.length === 0) {
     return <p className="muted empty">No containers yet.</p>;
   }
   return (
     <div className="ct-list" role="list" aria-label={`containers on ${node.name}`}>
-      {node.containers.map((info) => (
+      {containers.map((info) => (
         <ContainerRow key={info.name} session={session} node={node} info={info} onOpenTerminal={onOpenTerminal} />
       ))}
       {creating.map((name) => {

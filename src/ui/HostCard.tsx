@@ -57,7 +57,7 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
 
       <div className="containers">
         <div className="section-head">
-          <h3>Containers <span className="muted">({node.containers.length})</span></h3>
+          <h3>Containers <span className="muted">({node.containers.filter((c) => !session.ops.isHidden(node.name, c.name)).length})</span></h3>
           <RestoreFromFile session={session} node={node} />
           <button type="button" className="primary" disabled={!ready} onClick={() => setDialog(true)}>New container</button>
         </div>

@@ -1,7 +1,8 @@
 import { useState, type DragEvent } from 'react';
 import type { ClusterHost } from '../common/network/types';
 import type { Migration } from './containerOps';
-import { formatDuration, migrationStep, migrationSummary } from './migration';
+import { formatDuration, migrationStep, migrationSummary, roundsLine } from './migration';
+import { PingTimelineView } from './PingTimelineView';
 import type { PanelSession } from './session';
 
 /** The drag payload of a container row: which container, from which host. */
@@ -48,7 +49,7 @@ export function useHostDrop(session: PanelSession, host: string) {
         } catch {
           return;
         }
-        if (dragged.node !== host) void session.ops.migrate(session.cluster, dragged.node, dragged.name, host);
+        if (dragged.node !== host) void session.migrate(dragged.node, dragged.name, host);
       },
     },
   };
@@ -73,7 +74,7 @@ export function MoveToMenu({ session, node, name, targets, onClose }: {
           return (
             <button key={h.name} type="button" role="menuitem" disabled={!ready} data-target={h.name}
               autoFocus={h === targets[0]}
-              onClick={() => { onClose(); void session.ops.migrate(session.cluster, node, name, h.name); }}>
+              onClick={() => { onClose(); void session.migrate(node, name, h.name); }}>
               {h.name} <span className="muted">{h.address.replace(/\/\d+$/, '')}{localNames.has(h.name) ? '' : ', other tab'}</span>
             </button>
           );
@@ -95,6 +96,7 @@ export function MigrationView({ session, migration }: { session: PanelSession; m
           <b>Moved {name} to {to}:</b> <span data-testid="migration-summary">{migrationSummary(report)}</span>
         </span>
         <button type="button" className="icon" aria-label="Dismiss the migration report" onClick={() => session.ops.dismissMigration(from, name)}>×</button>
+        {migration.ping && <PingTimelineView ping={migration.ping} />}
       </div>
     );
   }
@@ -105,6 +107,10 @@ export function MigrationView({ session, migration }: { session: PanelSession; m
       <span><span className="spinner" /> <b>Moving {name} to {to}</b> — <span data-testid="migration-phase">{step.label}</span></span>
       <progress max={1} value={step.fraction} aria-label={`migration of ${name}`} />
       <span className="muted small">{formatDuration(Math.max(0, Date.now() - migration.since))} so far</span>
+      {migration.rounds.length > 0 && (
+        <span className="rounds small" data-testid="migration-rounds">pre-copy {roundsLine(migration.rounds)}</span>
+      )}
+      {migration.ping && <PingTimelineView ping={migration.ping} />}
     </div>
   );
 }

@@ -4,6 +4,9 @@ import { AgentError } from '../common/agent/AgentClient';
 import type { ContainerInfo, CreateArgs, CrReport, MigrateReport, RestoreReport } from '../common/agent/protocol';
 import type { ClusterHost } from '../common/network/types';
 import { Emitter, type Disposable } from '../common/util/Emitter';
+import { withRound, type PrecopyRound } from './migration';
+import type { MigrationWatch, WatchRequest } from './pingProbe';
+import type { PingTimeline } from './pingTimeline';
 
 export type ContainerAction = 'create' | 'start' | 'stop' | 'restart' | 'destroy' | 'checkpoint' | 'restore' | 'download' | 'migrate';
 export type RowAction = 'start' | 'stop' | 'restart' | 'destroy';
@@ -49,9 +52,16 @@ export interface Migration {
   since: number;
   /** The agent's latest phase ("connecting", "pre-copy 2", ...). */
   phase?: string;
+  /** The pre-copy rounds so far, each with its bytes once sent. */
+  rounds: readonly PrecopyRound[];
   /** Set once the container runs on `to` and `from` let go of it. */
   report?: MigrateReport;
+  /** The ping from another container while it moves: the timeline, or why there is none. */
+  ping?: { timeline: PingTimeline | undefined; note: string };
 }
+
+/** Starts the ping of a migration (pingProbe.startPingProbe over the cluster); never rejects. */
+export type MigrationWatcher = (request: WatchRequest) => Promise<MigrationWatch>;
 
 export interface PendingAction {
   action: ContainerAction;
@@ -96,6 +106,8 @@ export class ContainerOps implements Disposable {
   private readonly results = new Map<string, CrResult>();
   private readonly hostErrors = new Map<string, RowError>();
   private readonly migrations = new Map<string, Migration>();
+  /** Probe containers of migrations' pings: not shown in the lists. */
+  private readonly hidden = new Map<string, number>();
   private readonly changeEmitter = new Emitter<void>();
   /** An action began or ended, or an error was set or dismissed. */
   readonly onChange = this.changeEmitter.event;
@@ -148,6 +160,11 @@ export class ContainerOps implements Disposable {
     return [...this.migrations.values()].filter((m) => m.from === node).sort((a, b) => a.since - b.since);
   }
 
+  /** True for a container the panel runs for itself (a migration's ping probe). */
+  isHidden(node: string, name: string): boolean {
+    return this.hidden.has(key(node, name));
+  }
+
   dismissMigration(node: string, name: string): void {
     const m = this.migrations.get(key(node, name));
     if (m?.report && this.migrations.delete(key(node, name))) this.changeEmitter.fire();
@@ -157,28 +174,43 @@ export class ContainerOps implements Disposable {
    * Live-migrates a running container to another host of the cluster. Under way, the source host
    * shows the migration's phase; once done its figures stay there (the row moves to the
    * destination); a failure becomes the row's error, the container still running on the source.
+   * With a watcher, a ping from another container runs from before the move until after it.
    */
-  async migrate(cluster: MigrationCluster, nodeName: string, name: string, destName: string): Promise<boolean> {
+  async migrate(cluster: MigrationCluster, nodeName: string, name: string, destName: string, watcher?: MigrationWatcher): Promise<boolean> {
     if (this.pendingOf(nodeName, name) || nodeName === destName) return false;
     const k = key(nodeName, name);
     this.errors.delete(k);
-    this.migrations.set(k, { name, from: nodeName, to: destName, since: this.now() });
+    this.migrations.set(k, { name, from: nodeName, to: destName, since: this.now(), rounds: [] });
     this.begin(nodeName, name, 'migrate');
+    const update = (patch: Partial<Migration>) => {
+      const m = this.migrations.get(k);
+      if (m) this.migrations.set(k, { ...m, ...patch });
+    };
+    let watch: MigrationWatch | undefined;
     try {
+      if (watcher) {
+        update({ ping: { timeline: undefined, note: 'starting a ping probe…' } });
+        this.changeEmitter.fire();
+        watch = await watcher({ from: nodeName, name, to: destName, changed: () => this.changeEmitter.fire(), hide: (n, c) => this.hide(n, c) });
+        update({ ping: { timeline: watch.timeline, note: watch.note } });
+      }
       const report = await cluster.migrateContainer(nodeName, name, destName, {
         onProgress: (phase) => {
+          watch?.timeline?.phase(phase, this.now());
           const m = this.migrations.get(k);
-          if (m && !m.report) this.migrations.set(k, { ...m, phase });
+          if (m && !m.report) this.migrations.set(k, { ...m, phase, rounds: withRound(m.rounds, phase) });
           this.phase(nodeName, name, phase);
         },
       });
-      this.migrations.set(k, { ...this.migrations.get(k)!, phase: undefined, report });
+      update({ phase: undefined, report });
       return true;
     } catch (err) {
       this.migrations.delete(k);
       this.fail(nodeName, name, 'migrate', err);
       return false;
     } finally {
+      // The ping goes on a little after the move, so the timeline shows it answered again.
+      if (watch) void watch.finish(this.now()).finally(() => this.changeEmitter.fire());
       this.end(nodeName, name);
     }
   }
@@ -304,6 +336,22 @@ export class ContainerOps implements Disposable {
 
   dispose(): void {
     this.changeEmitter.dispose();
+  }
+
+  private hide(node: string, name: string): Disposable {
+    const k = key(node, name);
+    this.hidden.set(k, (this.hidden.get(k) ?? 0) + 1);
+    let done = false;
+    return {
+      dispose: () => {
+        if (done) return;
+        done = true;
+        const left = (this.hidden.get(k) ?? 1) - 1;
+        if (left > 0) this.hidden.set(k, left);
+        else this.hidden.delete(k);
+        this.changeEmitter.fire();
+      },
+    };
   }
 
   private begin(node: string, name: string, action: ContainerAction): void {

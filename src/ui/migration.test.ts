@@ -2,7 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { AgentError } from '../common/agent/AgentClient';
 import type { MigrateReport } from '../common/agent/protocol';
 import { ContainerOps, type MigrationCluster } from './containerOps';
-import { bytesMoved, migrationStep, migrationSummary } from './migration';
+import type { MigrationWatch, WatchRequest } from './pingProbe';
+import type { PingTimeline } from './pingTimeline';
+import { bytesMoved, migrationStep, migrationSummary, parsePrecopy, roundsLine, withRound } from './migration';
 
 const REPORT: MigrateReport = {
   name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1048576, 40960], final_bytes: 81920,
@@ -11,16 +13,37 @@ const REPORT: MigrateReport = {
 
 describe('migration phases', () => {
   it('read as people words and fill the bar in order', () => {
-    const phases = ['connecting', 'pre-copy 1', 'pre-copy 2', 'pre-copy 3', 'freezing', 'files', 'memory', 'filesystem',
+    const phases = ['connecting', 'pre-copy 1', 'pre-copy 1: 1245184 bytes', 'pre-copy 2', 'pre-copy 2: 40960 bytes', 'pre-copy 3',
+      'pre-copy 3: 0 bytes', 'freezing', 'files', 'memory', 'filesystem',
       'restoring', 'committing', 'cleaning up'];
     const steps = phases.map(migrationStep);
     for (let i = 1; i < steps.length; i++) expect(steps[i]!.fraction).toBeGreaterThan(steps[i - 1]!.fraction);
     expect(steps.every((s) => s.fraction > 0 && s.fraction < 1)).toBe(true);
-    expect(steps[2]).toMatchObject({ round: 2, label: 'pre-copy round 2: copying memory while it runs' });
+    expect(steps[3]).toMatchObject({ round: 2, label: 'pre-copy round 2: copying memory while it runs' });
+    expect(steps[2]).toMatchObject({ round: 1, label: 'pre-copy round 1 sent 1.19 MiB' });
+    expect(migrationStep('pre-copy 40: 5 bytes').fraction).toBeLessThan(migrationStep('freezing').fraction);
     expect(migrationStep('pre-copy 40').fraction).toBeLessThan(migrationStep('freezing').fraction);
     expect(migrationStep('committing').label).toMatch(/destination starts it/);
     expect(migrationStep('something new').label).toBe('something new');
     expect(migrationStep(undefined).label).toBe('starting');
+  });
+
+  it('read pre-copy phases both ways, and nothing else as one', () => {
+    expect(parsePrecopy('pre-copy 3')).toEqual({ round: 3 });
+    expect(parsePrecopy('pre-copy 3: 4096 bytes')).toEqual({ round: 3, bytes: 4096 });
+    for (const other of ['pre-copy', 'pre-copy x', 'pre-copy 3:', 'pre-copy 3: bytes', 'pre-copy 3: -1 bytes', 'freezing', ' pre-copy 1']) {
+      expect(parsePrecopy(other), other).toBeUndefined();
+    }
+  });
+
+  it('keep each round\'s bytes as they come, for the live line', () => {
+    let rounds = withRound([], 'connecting');
+    expect(rounds).toEqual([]);
+    for (const p of ['pre-copy 1', 'pre-copy 1: 1048576 bytes', 'pre-copy 2']) rounds = withRound(rounds, p);
+    expect(rounds).toEqual([{ round: 1, bytes: 1048576 }, { round: 2 }]);
+    expect(roundsLine(rounds)).toBe('round 1: 1 MiB · round 2: sending…');
+    rounds = withRound(withRound(rounds, 'pre-copy 2: 40960 bytes'), 'freezing');
+    expect(roundsLine(rounds)).toBe('round 1: 1 MiB · round 2: 40 KiB');
   });
 
   it('sum up a finished migration: downtime, total, bytes per round', () => {
@@ -57,8 +80,11 @@ describe('ContainerOps.migrate', () => {
     expect(cluster.migrateContainer).toHaveBeenCalledWith('node1', 'web', 'node3', expect.anything());
     expect(ops.pendingOf('node1', 'web')?.action).toBe('migrate');
     expect(await ops.migrate(cluster, 'node1', 'web', 'node2')).toBe(false); // one at a time
+    progress('pre-copy 1');
+    progress('pre-copy 1: 1048576 bytes');
     progress('pre-copy 2');
-    expect(ops.migrationsFrom('node1')).toEqual([{ name: 'web', from: 'node1', to: 'node3', since: 5000, phase: 'pre-copy 2' }]);
+    expect(ops.migrationsFrom('node1')).toEqual([{ name: 'web', from: 'node1', to: 'node3', since: 5000, phase: 'pre-copy 2',
+      rounds: [{ round: 1, bytes: 1048576 }, { round: 2 }] }]);
     expect(ops.pendingOf('node1', 'web')?.phase).toBe('pre-copy 2');
     reply.resolve(REPORT);
     expect(await done).toBe(true);
@@ -77,6 +103,41 @@ describe('ContainerOps.migrate', () => {
     expect(ops.migrationsFrom('node1')).toEqual([]);
     expect(ops.errorOf('node1', 'web')).toEqual({ action: 'migrate', code: 'failed',
       message: 'the destination could not restore it: IP address already used' });
+  });
+
+  it('runs the watcher\'s ping around the move: the timeline hears the phases, the probe is hidden, finish follows the end', async () => {
+    const { cluster, reply, progress, ops } = setup();
+    const timeline = { phase: vi.fn() };
+    const finish = vi.fn(async () => undefined);
+    let hidden: { dispose(): void } | undefined;
+    const watcher = vi.fn(async (request: WatchRequest) => {
+      hidden = request.hide('node2', 'ping-probe-1');
+      return { timeline: timeline as unknown as PingTimeline, note: 'ping every 100 ms', finish } satisfies MigrationWatch;
+    });
+    const done = ops.migrate(cluster, 'node1', 'web', 'node3', watcher);
+    await vi.waitFor(() => expect(cluster.migrateContainer).toHaveBeenCalled());
+    expect(watcher).toHaveBeenCalledWith(expect.objectContaining({ from: 'node1', name: 'web', to: 'node3' }));
+    expect(ops.isHidden('node2', 'ping-probe-1')).toBe(true);
+    expect(ops.migrationsFrom('node1')[0]!.ping).toEqual({ timeline, note: 'ping every 100 ms' });
+    progress('freezing');
+    expect(timeline.phase).toHaveBeenCalledWith('freezing', 5000);
+    expect(finish).not.toHaveBeenCalled();
+    reply.resolve(REPORT);
+    expect(await done).toBe(true);
+    expect(finish).toHaveBeenCalledWith(5000);
+    expect(ops.migrationsFrom('node1')[0]).toMatchObject({ report: REPORT, ping: { note: 'ping every 100 ms' } });
+    hidden!.dispose();
+    expect(ops.isHidden('node2', 'ping-probe-1')).toBe(false);
+  });
+
+  it('finishes the ping when the move fails too', async () => {
+    const { cluster, reply, ops } = setup();
+    const finish = vi.fn(async () => undefined);
+    const done = ops.migrate(cluster, 'node1', 'web', 'node3', async () => ({ timeline: undefined, note: 'none', finish }));
+    await vi.waitFor(() => expect(cluster.migrateContainer).toHaveBeenCalled());
+    reply.reject(new Error('link down'));
+    expect(await done).toBe(false);
+    expect(finish).toHaveBeenCalledTimes(1);
   });
 
   it('does nothing when the destination is the source', async () => {

@@ -8,8 +8,35 @@ export interface MigrationStep {
   label: string;
   /** 0..1 */
   fraction: number;
-  /** The pre-copy round under way, from 1. */
+  /** The pre-copy round under way (or just sent), from 1. */
   round?: number;
+}
+
+/** A pre-copy round as the agent reports it: started, then sent with its bytes. */
+export interface PrecopyRound {
+  round: number;
+  /** Set once the round has been sent. */
+  bytes?: number;
+}
+
+/** "pre-copy N" (round N starts) or "pre-copy N: B bytes" (round N sent B bytes); undefined for other phases. */
+export function parsePrecopy(phase: string): PrecopyRound | undefined {
+  const m = /^pre-copy (\d+)(?:: (\d+) bytes)?$/.exec(phase);
+  if (!m) return undefined;
+  const round = Number(m[1]);
+  return m[2] === undefined ? { round } : { round, bytes: Number(m[2]) };
+}
+
+/** The rounds so far with this phase taken in: a round's start adds it, its bytes complete it. */
+export function withRound(rounds: readonly PrecopyRound[], phase: string): readonly PrecopyRound[] {
+  const p = parsePrecopy(phase);
+  if (!p) return rounds;
+  return [...rounds.filter((r) => r.round !== p.round), p].sort((a, b) => a.round - b.round);
+}
+
+/** One line for the rounds so far: "round 1: 1.2 MiB · round 2: 40 KiB · round 3: sending…". */
+export function roundsLine(rounds: readonly PrecopyRound[]): string {
+  return rounds.map((r) => `round ${r.round}: ${r.bytes === undefined ? 'sending…' : formatBytes(r.bytes)}`).join(' · ');
 }
 
 const STEPS: Record<string, MigrationStep> = {
@@ -27,11 +54,14 @@ const STEPS: Record<string, MigrationStep> = {
 /** The agent's phase ("connecting", "pre-copy 2", "freezing", ...) as people read it. */
 export function migrationStep(phase: string | undefined): MigrationStep {
   if (phase === undefined) return { label: 'starting', fraction: 0.01 };
-  const round = /^pre-copy (\d+)$/.exec(phase);
+  const round = parsePrecopy(phase);
   if (round) {
-    const n = Number(round[1]);
-    // Rounds shrink: each fills half the bar's distance to 0.5 that the one before did.
-    return { label: `pre-copy round ${n}: copying memory while it runs`, fraction: 0.08 + 0.42 * (1 - 1 / 2 ** (n - 1)), round: n };
+    const n = round.round;
+    // Rounds shrink: each fills half the bar's distance to 0.5 that the one before did; a sent
+    // round stands halfway to the next one's start.
+    const start = (k: number) => 0.08 + 0.42 * (1 - 1 / 2 ** (k - 1));
+    if (round.bytes === undefined) return { label: `pre-copy round ${n}: copying memory while it runs`, fraction: start(n), round: n };
+    return { label: `pre-copy round ${n} sent ${formatBytes(round.bytes)}`, fraction: (start(n) + start(n + 1)) / 2, round: n };
   }
   return STEPS[phase] ?? { label: phase, fraction: 0.5 };
 }

@@ -5,9 +5,11 @@ import type { ContainerInfo, CreateArgs } from '../common/agent/protocol';
 import { DisposableStore, Emitter, type Disposable } from '../common/util/Emitter';
 import { ConsoleLog } from './consoleLog';
 import { ContainerOps, errorMessage, type MigrationCluster, type OpsCluster } from './containerOps';
+import { startPingProbe, type ProbeCluster } from './pingProbe';
 
 /** What the session needs of a Cluster (a Cluster is one). */
-export type SessionCluster = Pick<Cluster, 'nodes' | 'remoteHosts' | 'network' | 'onChange' | 'addHosts' | 'dispose'> & OpsCluster & MigrationCluster;
+export type SessionCluster = Pick<Cluster, 'nodes' | 'remoteHosts' | 'network' | 'onChange' | 'addHosts' | 'dispose'> & OpsCluster & MigrationCluster
+  & ProbeCluster;
 
 export class PanelSession implements Disposable {
   readonly ops = new ContainerOps();
@@ -58,6 +60,11 @@ export class PanelSession implements Disposable {
       this.consoles.set(node.host, log);
     }
     return log;
+  }
+
+  /** Live-migrates a container, with a ping timeline when it has an IP (see ContainerOps.migrate). */
+  migrate(from: string, name: string, to: string): Promise<boolean> {
+    return this.ops.migrate(this.cluster, from, name, to, (request) => startPingProbe(this.cluster, request));
   }
 
   /** Creates and starts a container (see ContainerOps.create). */

@@ -135,6 +135,24 @@ describe('AgentClient requests', () => {
     expect(new TextDecoder().decode(await logs)).toBe('booted\r\n');
   });
 
+  it('gives host_configure the migration key when there is one, and refuses a malformed key unsent', async () => {
+    const { guest, client } = setup();
+    const identity = { hostname: 'node1', mac: '02:43:0a:00:00:01', address: '10.0.0.1/16' };
+    let call = client.configureHost(identity);
+    expect(guest.last('host_configure').args).toEqual(identity);
+    guest.reply(guest.last('host_configure'), identity);
+    expect(await call).toEqual(identity);
+    call = client.configureHost(identity, { migrateKey: 'ab_-9Z' });
+    expect(guest.last('host_configure').args).toEqual({ ...identity, migrate_key: 'ab_-9Z' });
+    guest.reply(guest.last('host_configure'), identity);
+    await call;
+    const sent = guest.requests.length;
+    for (const bad of ['a b', 'x'.repeat(65), '../k', 'é']) {
+      expect((await rejection(client.configureHost(identity, { migrateKey: bad }))).code).toBe('invalid_argument');
+    }
+    expect(guest.requests.length).toBe(sent);
+  });
+
   it('reads lines split anywhere, even inside a multi-byte UTF-8 character', async () => {
     const { guest, client, dropped } = setup();
     const hostname = 'wëb-☃-😀';

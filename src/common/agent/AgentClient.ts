@@ -1,6 +1,7 @@
 import { Emitter, type Disposable, type Event } from '../util/Emitter';
 import { decodeBase64, encodeBase64 } from '../util/base64';
 import type { Host } from '../host/Host';
+import { isMigrateKey } from '../network/migrateKey';
 import { isImageId, looksLikeImage } from './ctImage';
 import {
   IMAGE_CHUNK_MAX, IMAGE_MAX_BYTES, MAX_LINE_BYTES, parseIncoming, parseResult,
@@ -82,6 +83,11 @@ export interface CrOptions extends CallOptions {
 export interface CheckpointOptions extends CrOptions {
   /** Keep the container running once its image is complete (default: it stops). */
   leaveRunning?: boolean;
+}
+
+export interface ConfigureOptions extends CallOptions {
+  /** The cluster's migration key: the host then takes containers only from hosts presenting it. */
+  migrateKey?: string;
 }
 
 export interface TransferOptions extends CallOptions {
@@ -245,9 +251,14 @@ export class AgentClient implements Disposable {
     return this.call('set', { name, memory: limits.memory, pids: limits.pids, cpus: limits.cpus }, options, (info) => info);
   }
 
-  /** Gives the host its name, MAC and backplane address (see HostIdentity). */
-  configureHost(identity: HostIdentity, options?: CallOptions): Promise<HostIdentity> {
-    return this.call('host_configure', identity, options, (result) => result);
+  /** Gives the host its name, MAC and backplane address (see HostIdentity), and its migration key. */
+  configureHost(identity: HostIdentity, options: ConfigureOptions = {}): Promise<HostIdentity> {
+    const { migrateKey } = options;
+    if (migrateKey !== undefined && migrateKey !== '' && !isMigrateKey(migrateKey)) {
+      return Promise.reject(new AgentError('invalid_argument', 'host_configure', 'a migration key is 1-64 of A-Z a-z 0-9 _ -'));
+    }
+    const args = migrateKey === undefined ? { ...identity } : { ...identity, migrate_key: migrateKey };
+    return this.call('host_configure', args, options, (result) => result);
   }
 
   /** Sets the guest's wall clock to `timeMs` (default: now); resolves with the guest's clock before. */

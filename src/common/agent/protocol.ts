@@ -152,7 +152,8 @@ export interface Ops {
   tty_resize: { args: { session: number; cols: number; rows: number }; result: EmptyResult };
   tty_close: { args: { session: number }; result: EmptyResult };
   /** The host's identity on the backplane: eth0 joins the bridge ctbr0, which takes MAC and address. */
-  host_configure: { args: HostIdentity; result: HostIdentity };
+  /** `migrate_key`: containers migrate here only from hosts presenting the same key ("" removes it). */
+  host_configure: { args: HostIdentity & { migrate_key?: string }; result: HostIdentity };
   /** Sets the guest's wall clock (ms since 1970); `previous_ms` is what it read before. */
   set_time: { args: { time_ms: number }; result: { previous_ms: number } };
   /** `leave_running` default false: the container stops once its image is complete. */

@@ -32,11 +32,16 @@ export class ClusterNode implements Disposable {
    * address): only then may containers be created or driven. Cleared when the host stops running.
    */
   configured = false;
+  /** The migration key the guest was last given (host_configure's migrate_key). */
+  private configuredKey: string | undefined;
+  private configuring: Promise<void> | undefined;
   containers: ContainerInfo[] = [];
   readonly stats = new Map<string, StatsSample[]>();
   private readonly disposables = new DisposableStore();
 
-  constructor(readonly identity: ClusterHost, readonly host: Host, private readonly changed: () => void) {
+  /** @param migrateKey the cluster's migration key now (it may change while the node runs) */
+  constructor(readonly identity: ClusterHost, readonly host: Host, private readonly changed: () => void,
+    private readonly migrateKey: () => Promise<string>) {
     this.agent = this.disposables.add(new AgentClient(hostAgentChannel(host)));
     this.disposables.add(host.onStateChange((state) => {
       this.state = state;
@@ -71,7 +76,7 @@ export class ClusterNode implements Disposable {
     try {
       this.boot = await this.host.boot();
       await this.agent.ready();
-      await this.agent.configureHost({ hostname: this.identity.name, mac: this.identity.mac, address: this.identity.address });
+      await this.configure();
       // A host restored from the saved state wakes at the time of the save; a booted one set its
       // clock from the emulated RTC, to the second: both take this machine's time.
       await this.agent.setTime();
@@ -82,6 +87,39 @@ export class ClusterNode implements Disposable {
       await this.refresh();
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
+      this.changed();
+    }
+  }
+
+  /**
+   * Gives the guest its identity and the cluster's migration key; again while the key changed
+   * meanwhile (another tab's older key arrived), so the guest ends with the current one.
+   */
+  private configure(): Promise<void> {
+    this.configuring ??= (async () => {
+      try {
+        for (;;) {
+          const key = await this.migrateKey();
+          if (key === this.configuredKey) return;
+          await this.agent.configureHost({ hostname: this.identity.name, mac: this.identity.mac, address: this.identity.address },
+            { migrateKey: key });
+          this.configuredKey = key;
+        }
+      } finally {
+        this.configuring = undefined;
+      }
+    })();
+    return this.configuring;
+  }
+
+  /** Hands the guest the cluster's migration key `key` if it has another one. */
+  async updateMigrateKey(key: string): Promise<void> {
+    // Not configured yet: start() gives it the key. Being configured: that run ends with the current key.
+    if (!this.configured || this.configuring || key === this.configuredKey) return;
+    try {
+      await this.configure();
+    } catch (err) {
+      this.error = `could not give the host the cluster's migration key: ${err instanceof Error ? err.message : String(err)}`;
       this.changed();
     }
   }
@@ -130,7 +168,7 @@ export class Cluster implements Disposable {
     const numbers = await this.network.claimNodes(count);
     const added = numbers.map((n) => {
       const identity = hostForNode(n, tab);
-      const node = new ClusterNode(identity, this.launch(identity), () => this.changed());
+      const node = new ClusterNode(identity, this.launch(identity), () => this.changed(), () => this.network.migrateKey());
       this.nodes.push(node);
       return node;
     });
@@ -213,10 +251,12 @@ export class Cluster implements Disposable {
   }
 
   private async refreshMembers(): Promise<void> {
-    const [tab, members] = await Promise.all([this.network.tabId(), this.network.members()]);
+    const [tab, members, key] = await Promise.all([this.network.tabId(), this.network.members(), this.network.migrateKey()]);
     const others = members.filter((m) => m.tab !== tab);
     this.remote = others.flatMap((m) => m.hosts);
     this.remoteIps = others.flatMap((m) => m.containerIps);
+    // The key may have changed too (this tab adopted an older tab's).
+    for (const node of this.nodes) void node.updateMigrateKey(key);
     this.changeEmitter.fire();
   }
 }

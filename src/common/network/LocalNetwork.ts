@@ -1,5 +1,6 @@
 import { Emitter, DisposableStore, type Disposable, type Event } from '../util/Emitter';
 import { TabLink, type BroadcastChannelLike, type ClusterMember, type TabLinkOptions } from './TabLink';
+import { randomMigrateKey } from './migrateKey';
 import { VirtualSwitch, type SwitchPort } from './VirtualSwitch';
 import type { ClusterHost, FrameEndpoint, LinkFault, PortInfo } from './types';
 
@@ -14,6 +15,8 @@ export interface NetworkControl extends Disposable {
   setFault(portId: number, fault: Partial<LinkFault>): Promise<void>;
   claimNodes(count: number): Promise<number[]>;
   members(): Promise<ClusterMember[]>;
+  /** The cluster's migration key, for every host's host_configure; onChange fires when it changes. */
+  migrateKey(): Promise<string>;
   /** Malformed messages from other tabs that were dropped. */
   malformedCount(): Promise<number>;
   /** This tab's hosts and container IPs, as the other tabs should see them. */
@@ -30,6 +33,8 @@ export class LocalNetwork implements NetworkControl {
   private readonly hostPorts = new Map<string, SwitchPort>();
   /** Node numbers handed out when there is no TabLink to agree on them. */
   private readonly claimedAlone = new Set<number>();
+  /** The key when there is no TabLink: this tab is the whole cluster. */
+  private readonly keyAlone = randomMigrateKey();
 
   constructor(channel?: BroadcastChannelLike, tabOptions?: TabLinkOptions) {
     this.disposables.add(this.switch);
@@ -38,6 +43,7 @@ export class LocalNetwork implements NetworkControl {
       const link = new TabLink(channel, tabOptions);
       this.tabLink = this.disposables.add(link);
       this.disposables.add(link.onMembersChanged(() => this.changeEmitter.fire()));
+      this.disposables.add(link.onMigrateKeyChanged(() => this.changeEmitter.fire()));
       this.switch.attach('other tabs', link.endpoint, 'tabs');
     }
   }
@@ -80,6 +86,10 @@ export class LocalNetwork implements NetworkControl {
 
   async members(): Promise<ClusterMember[]> {
     return this.tabLink?.members() ?? [];
+  }
+
+  async migrateKey(): Promise<string> {
+    return this.tabLink?.migrateKey ?? this.keyAlone;
   }
 
   async malformedCount(): Promise<number> {

@@ -474,6 +474,75 @@ describe('TabLink over a fake channel', () => {
     expect(b.malformedCount).toBe(0);
   });
 
+  describe('the migration key', () => {
+    const KEY_A = 'a'.repeat(64);
+    const KEY_B = 'b'.repeat(64);
+
+    it('is 64 random hex digits by default; a bad one is refused', () => {
+      const link = store.add(new TabLink(bus.channel()));
+      expect(link.migrateKey).toMatch(/^[0-9a-f]{64}$/);
+      expect(store.add(new TabLink(bus.channel())).migrateKey).not.toBe(link.migrateKey);
+      for (const bad of ['', 'x'.repeat(65), 'a b', 'é']) {
+        expect(() => new TabLink(bus.channel(), { migrateKey: bad })).toThrow(/migration key/);
+      }
+    });
+
+    it('of the first tab is adopted by the tabs that join, also when the first tab has gone', async () => {
+      const { link: a } = tab('zz', { migrateKey: KEY_A, now: () => 1000 });
+      await vi.advanceTimersByTimeAsync(10);
+      const changes: string[] = [];
+      const { link: b } = tab('bb', { migrateKey: KEY_B, now: () => 2000 });
+      b.onMigrateKeyChanged((k) => changes.push(k));
+      expect(b.migrateKey).toBe(KEY_B);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(b.migrateKey).toBe(KEY_A);
+      expect(a.migrateKey).toBe(KEY_A);
+      expect(changes).toEqual([KEY_A]);
+      // The first tab leaves; a third one still gets its key from the second.
+      a.dispose();
+      const { link: c } = tab('cc', { migrateKey: 'c'.repeat(64), now: () => 3000 });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(c.migrateKey).toBe(KEY_A);
+      expect(b.migrateKey).toBe(KEY_A);
+      expect([b, c].map((l) => l.malformedCount)).toEqual([0, 0]);
+    });
+
+    it('is the same in every tab after a simultaneous start: older wins, then the smaller key', async () => {
+      const links = ['k3', 'k1', 'k2', 'k0'].map((key, i) => tab(`t${i}`, { migrateKey: key, now: () => 5000 }).link);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(links.map((l) => l.migrateKey)).toEqual(['k0', 'k0', 'k0', 'k0']);
+      // A younger key changes nothing.
+      const { link: late } = tab('t9', { migrateKey: 'a0', now: () => 6000 });
+      await vi.advanceTimersByTimeAsync(10);
+      expect([...links, late].map((l) => l.migrateKey)).toEqual(['k0', 'k0', 'k0', 'k0', 'k0']);
+    });
+
+    it('ignores malformed key messages: counted, no effect', async () => {
+      const { link: a, channel } = tab('aa', { migrateKey: KEY_A, now: () => 5000 });
+      const changes: string[] = [];
+      a.onMigrateKeyChanged((k) => changes.push(k));
+      const good = { v: 1, type: 'key', from: 'cc', key: KEY_B, born: 10 };
+      const bad: unknown[] = [
+        { ...good, key: '' }, { ...good, key: 'x'.repeat(65) }, { ...good, key: 'a b' }, { ...good, key: 'é' },
+        { ...good, key: 'k/../x' }, { ...good, key: 42 }, { ...good, key: null }, { ...good, key: ['k'] },
+        { ...good, born: -1 }, { ...good, born: 1.5 }, { ...good, born: '10' }, { ...good, born: Number.NaN },
+        { ...good, born: Number.POSITIVE_INFINITY }, { ...good, born: 2 ** 53 }, { ...good, born: null },
+        { v: 1, type: 'key', from: 'cc', key: KEY_B }, { v: 1, type: 'key', from: 'cc', born: 10 }, { ...good, extra: 1 },
+        { ...good, from: 'a b' }, { ...good, v: 2 },
+        { v: 1, type: 'key', from: 'cc', get key(): string { throw new Error('getter'); }, born: 10 },
+      ];
+      for (const value of bad) expect(() => channel.inject(value)).not.toThrow();
+      expect(a.malformedCount).toBe(bad.length);
+      expect(a.migrateKey).toBe(KEY_A);
+      expect(changes).toEqual([]);
+      // A good one, older, is taken.
+      channel.inject(good);
+      expect(a.migrateKey).toBe(KEY_B);
+      expect(changes).toEqual([KEY_B]);
+      expect(a.malformedCount).toBe(bad.length);
+    });
+  });
+
   it('parses a good message into a fresh copy, so later changes to the original do not leak in', () => {
     const original = { v: 1, type: 'heartbeat', from: 'cc', hosts: [hostForNode(3, 'cc')], containerIps: ['10.0.3.1/16'], claims: [] };
     const parsed = parseTabMessage(original);
@@ -547,6 +616,22 @@ describe('TabLink over real Node BroadcastChannels', () => {
       b.dispose();
       await until(() => gone.length === 1);
       expect(gone).toEqual([{ tab: 'bb', reason: 'bye' }]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('agrees on one migration key, the first tab\'s; a malformed key message changes nothing', async () => {
+    const first = tab('t9');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the others' keys are younger
+    const raw = new BroadcastChannel(channelName);
+    try {
+      const later = [tab('t1'), tab('t2')];
+      await until(() => later.every((l) => l.migrateKey === first.migrateKey));
+      expect(first.migrateKey).toMatch(/^[0-9a-f]{64}$/);
+      raw.postMessage({ v: 1, type: 'key', from: 'raw', key: 'evil key', born: 0 });
+      await until(() => first.malformedCount === 1);
+      expect([first, ...later].every((l) => l.migrateKey !== 'evil key' && l.migrateKey === first.migrateKey)).toBe(true);
     } finally {
       raw.close();
     }

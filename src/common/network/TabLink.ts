@@ -3,6 +3,7 @@
 // container IPs, and which node numbers (node1, node2, ...) each of them holds.
 import { Emitter, type Disposable, type Event } from '../util/Emitter';
 import { MAX_NODE, MIN_NODE, isIpv4Cidr, isMacAddress, parseNodeName } from './addresses';
+import { isMigrateKey, isOlderKey, randomMigrateKey, type DatedKey } from './migrateKey';
 import {
   MAX_CONTAINER_IPS,
   MAX_FRAME_BYTES,
@@ -10,6 +11,7 @@ import {
   MIN_FRAME_BYTES,
   isTabId,
   parseTabMessage,
+  type KeyMessage,
   type NodeClaim,
   type StateMessage,
   type TabMessage,
@@ -50,6 +52,10 @@ export interface TabLinkOptions {
   timers?: Timers;
   /** For the default tab id. Default Math.random. */
   random?: () => number;
+  /** This tab's own migration key until it adopts an older one. Default: 64 random hex digits. */
+  migrateKey?: string;
+  /** Stamps this tab's own key (ms since 1970). Default Date.now. */
+  now?: () => number;
 }
 
 export interface ClusterMember {
@@ -117,6 +123,7 @@ export class TabLink implements Disposable {
   private readonly goneEmitter = new Emitter<TabGone>();
   private readonly malformedEmitter = new Emitter<string>();
   private readonly claimEmitter = new Emitter<ClaimChange>();
+  private readonly keyEmitter = new Emitter<string>();
 
   private readonly others = new Map<string, Member>();
   private hosts: ClusterHost[] = [];
@@ -125,6 +132,7 @@ export class TabLink implements Disposable {
   private readonly requests = new Set<ClaimRequest>();
   private readonly requestTimers = new Set<unknown>();
   private heartbeatTimer: unknown;
+  private key: DatedKey;
   private malformed = 0;
   private disposed = false;
 
@@ -137,6 +145,8 @@ export class TabLink implements Disposable {
   readonly onMalformed: Event<string> = this.malformedEmitter.event;
   /** This tab gave up a node number to a tab with a better claim. */
   readonly onClaimChanged: Event<ClaimChange> = this.claimEmitter.event;
+  /** This tab adopted an older tab's migration key (the new key). */
+  readonly onMigrateKeyChanged: Event<string> = this.keyEmitter.event;
 
   constructor(private readonly channel: BroadcastChannelLike, options: TabLinkOptions = {}) {
     this.tabId = options.tabId ?? randomTabId(options.random ?? Math.random);
@@ -145,6 +155,9 @@ export class TabLink implements Disposable {
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.goneAfterMs = options.goneAfterMs ?? 3000;
     this.timers = options.timers ?? globalTimers;
+    const key = options.migrateKey ?? randomMigrateKey();
+    if (!isMigrateKey(key)) throw new Error('a migration key is 1..64 of A-Z a-z 0-9 _ -');
+    this.key = { key, born: (options.now ?? Date.now)() };
     this.endpoint = {
       send: (frame) => this.sendFrame(frame),
       onFrame: this.frameEmitter.event,
@@ -152,12 +165,21 @@ export class TabLink implements Disposable {
     channel.onmessage = (event) => this.receive(event);
     if ('onmessageerror' in channel) channel.onmessageerror = () => this.reject('could not be deserialized');
     this.post(this.state('hello'));
+    this.post(this.keyMessage());
     this.scheduleHeartbeat();
   }
 
   /** Messages dropped as malformed since creation. */
   get malformedCount(): number {
     return this.malformed;
+  }
+
+  /**
+   * The key this tab's hosts take (host_configure's migrate_key): its own until it hears an older
+   * one, so every tab of a cluster ends up with the key of its first tab.
+   */
+  get migrateKey(): string {
+    return this.key.key;
   }
 
   /** Every tab alive, this one included, ordered by tab id. */
@@ -260,7 +282,7 @@ export class TabLink implements Disposable {
     } catch {
       // already closed
     }
-    for (const emitter of [this.frameEmitter, this.membersEmitter, this.goneEmitter, this.malformedEmitter, this.claimEmitter]) {
+    for (const emitter of [this.frameEmitter, this.membersEmitter, this.goneEmitter, this.malformedEmitter, this.claimEmitter, this.keyEmitter]) {
       emitter.dispose();
     }
   }
@@ -284,6 +306,10 @@ export class TabLink implements Disposable {
 
   private state(type: 'hello' | 'heartbeat'): StateMessage {
     return { v: 1, type, from: this.tabId, hosts: this.hosts, containerIps: this.containerIps, claims: this.claimed() };
+  }
+
+  private keyMessage(): KeyMessage {
+    return { v: 1, type: 'key', from: this.tabId, ...this.key };
   }
 
   private scheduleHeartbeat(): void {
@@ -333,8 +359,22 @@ export class TabLink implements Disposable {
       case 'hello':
       case 'heartbeat':
         this.update(message);
+        // A newcomer learns the cluster's key at once.
+        if (message.type === 'hello') this.post(this.keyMessage());
+        return;
+      case 'key':
+        this.adoptKey(message);
         return;
     }
+  }
+
+  /** Takes another tab's key when it is older than ours; the others heard it too, so no relay. */
+  private adoptKey(message: KeyMessage): void {
+    const theirs = { key: message.key, born: message.born };
+    if (!isOlderKey(theirs, this.key)) return;
+    const changed = theirs.key !== this.key.key;
+    this.key = theirs;
+    if (changed) this.keyEmitter.fire(theirs.key);
   }
 
   private update(message: StateMessage): void {

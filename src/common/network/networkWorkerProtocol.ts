@@ -13,7 +13,7 @@ export type NetworkWorkerRequest =
   /** The page is going away: say goodbye to the other tabs, then stop. */
   | { type: 'dispose' }
   | { type: 'announce'; hosts: ClusterHost[]; containerIps: string[] }
-  | { type: 'call'; id: number; method: 'tabId' | 'ports' | 'members' | 'malformedCount' }
+  | { type: 'call'; id: number; method: 'tabId' | 'ports' | 'members' | 'malformedCount' | 'migrateKey' }
   | { type: 'call'; id: number; method: 'claimNodes'; count: number }
   | { type: 'call'; id: number; method: 'setFault'; portId: number; fault: Partial<LinkFault> };
 

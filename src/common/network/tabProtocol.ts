@@ -1,6 +1,7 @@
 // The messages tabs exchange over their BroadcastChannel, and their validation. Another tab may run
 // another build of ctlab (or be broken), so everything received is checked before it is used.
 import { isIpv4Cidr, isMacAddress, isNodeNumber, parseNodeName } from './addresses';
+import { isMigrateKey } from './migrateKey';
 import type { ClusterHost } from './types';
 
 export const PROTOCOL_VERSION = 1;
@@ -41,7 +42,20 @@ export interface FrameMessage {
   data: Uint8Array;
 }
 
-export type TabMessage = StateMessage | ByeMessage | FrameMessage;
+/**
+ * The migration key a tab uses (docs/agent-protocol.md, host_configure): sent on arrival, in answer
+ * to a hello and whenever it changes. Its own type, so tabs of a build without it drop just this.
+ */
+export interface KeyMessage {
+  v: 1;
+  type: 'key';
+  from: string;
+  key: string;
+  /** When its first tab made it (ms since 1970): the oldest key wins. */
+  born: number;
+}
+
+export type TabMessage = StateMessage | ByeMessage | FrameMessage | KeyMessage;
 
 export type ParseResult = { ok: true; message: TabMessage } | { ok: false; reason: string };
 
@@ -155,6 +169,12 @@ function readMessage(value: unknown): TabMessage {
     case 'bye':
       readRecord(value, ['v', 'type', 'from'], 'bye');
       return { v: 1, type, from };
+    case 'key': {
+      const { key, born } = readRecord(value, ['v', 'type', 'from', 'key', 'born'], 'key');
+      if (!isMigrateKey(key)) fail('key is not 1..64 of A-Z a-z 0-9 _ -');
+      if (typeof born !== 'number' || !Number.isSafeInteger(born) || born < 0) fail('key born is not a time in ms');
+      return { v: 1, type, from, key, born };
+    }
     default:
       return fail('unknown type');
   }
