@@ -1,7 +1,8 @@
 // Boot benchmark: cold boot to a shell prompt under Node, start from the saved state to an agent
 // that answers, and page load to prompt in Chromium
 // (the page boots two hosts at once: first host's prompt, and both hosts ready for containers).
-// Prints figures only; nothing here is asserted.  Run: npm run bench
+// Prints figures only; nothing here is asserted.  Run: npm run bench [-- --node-only | --page-only]
+// (BENCH_RUNS=n for n runs of each, default 5).
 import os from 'node:os';
 import { AgentClient, hostAgentChannel } from '../src/common/agent/AgentClient';
 import { createNodeHost, readManifest, readSavedState } from '../src/node/nodeHost';
@@ -84,5 +85,5 @@ async function pageLoads(): Promise<void> {
 }
 
 console.log(`ctlab boot benchmark — ${os.cpus()[0]?.model ?? 'cpu?'} x${os.cpus().length}, node ${process.version}, ${RUNS} runs each`);
-await nodeStateStarts(await nodeColdBoots());
+if (!process.argv.includes('--page-only')) await nodeStateStarts(await nodeColdBoots());
 if (!process.argv.includes('--node-only')) await pageLoads();

@@ -3,9 +3,10 @@ import type { BootProgress, BootResult, Host, HostState, HostStats } from '../co
 import type { HostWorkerReply, HostWorkerRequest } from '../common/host/hostWorkerProtocol';
 import type { NicOptions } from '../common/host/EmulatedHost';
 import type { MessagePortLike } from '../common/network/PortEndpoint';
+import type { SharedGuestFiles } from './sharedGuestFiles';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
-type RequestBody = HostWorkerRequest extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
+type RequestBody = HostWorkerRequest<WebAssembly.Module> extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
 
 /** A Host whose emulator runs in its own Web Worker; this side only relays messages. */
 export class WorkerHost implements Host {
@@ -22,22 +23,62 @@ export class WorkerHost implements Host {
   private currentState: HostState = 'created';
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  /** A boot started by prestart() that no one has asked for yet. */
+  private early: Promise<BootResult> | undefined;
+  /** What the worker reported before boot(): kept for the owner, who listens only from then on. */
+  private held: HostWorkerReply[] | undefined;
 
   constructor(
-    readonly name: string,
+    private hostName: string,
     private readonly imagesUrl: string,
+    /** The tab's manifest, saved state and compiled wasm, fetched once for all of its hosts. */
+    private readonly files: Promise<SharedGuestFiles>,
     private readonly options: { memoryMb?: number; nic?: NicOptions } = {},
   ) {
     this.worker.onmessage = (event: MessageEvent<HostWorkerReply>) => this.receive(event.data);
-    this.worker.onerror = (event) => this.failAll(new Error(`host ${name} worker: ${event.message}`));
+    this.worker.onerror = (event) => this.failAll(new Error(`host ${this.hostName} worker: ${event.message}`));
+  }
+
+  get name(): string {
+    return this.hostName;
+  }
+
+  /** Names a pre-started host once its owner knows the name (its messages use it from then on). */
+  rename(name: string): void {
+    this.hostName = name;
+    this.worker.postMessage({ type: 'name', name } satisfies HostWorkerRequest);
   }
 
   get state(): HostState {
     return this.currentState;
   }
 
+  /**
+   * Starts booting now, before the host has an owner (or its final name): the owner's boot() call
+   * gets this boot, and the events that came before it, in order.
+   */
+  prestart(): void {
+    if (this.early) return;
+    this.held = [];
+    this.early = this.startBoot();
+    this.early.catch(() => undefined); // reported to the owner by boot()
+  }
+
   boot(): Promise<BootResult> {
-    return this.request({ type: 'boot', name: this.name, imagesUrl: this.imagesUrl, memoryMb: this.options.memoryMb, nic: this.options.nic }) as Promise<BootResult>;
+    const early = this.early;
+    if (!early) return this.startBoot();
+    this.early = undefined;
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const message of held) this.receive(message);
+    return early;
+  }
+
+  private async startBoot(): Promise<BootResult> {
+    const files = await this.files;
+    return this.request({
+      type: 'boot', name: this.name, imagesUrl: this.imagesUrl, files, memoryMb: this.options.memoryMb, nic: this.options.nic,
+    }) as Promise<BootResult>;
   }
 
   writeConsole(data: string | Uint8Array): void {
@@ -94,6 +135,10 @@ export class WorkerHost implements Host {
   }
 
   private receive(message: HostWorkerReply): void {
+    if (this.held && message.type !== 'reply') {
+      this.held.push(message);
+      return;
+    }
     switch (message.type) {
       case 'reply': {
         const pending = this.pending.get(message.id);

@@ -1,36 +1,16 @@
 /// <reference lib="webworker" />
 // Web Worker entry: one emulated host per worker, so the page stays responsive while it runs.
-import wasmUrl from 'v86/build/v86.wasm?url';
 import { EmulatedHost, type NicOptions } from '../common/host/EmulatedHost';
 import { PortEndpoint } from '../common/network/PortEndpoint';
-import { loadGuestImages, parseManifest } from '../common/host/manifest';
-import { parseStateManifest, type SavedState } from '../common/host/savedState';
 import type { HostWorkerReply, HostWorkerRequest } from '../common/host/hostWorkerProtocol';
+import { fetchBuffer, type SharedGuestFiles } from './sharedGuestFiles';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 let host: EmulatedHost | undefined;
 let nicLink: PortEndpoint | undefined;
-const wasmModule = WebAssembly.compileStreaming(fetch(wasmUrl));
 
 const post = (message: HostWorkerReply, transfer: Transferable[] = []) => self.postMessage(message, transfer);
-
-async function fetchBuffer(url: string): Promise<ArrayBuffer> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.arrayBuffer();
-}
-
-/** The site's saved state (state.json and its file), or undefined when the site has none. */
-async function fetchState(imagesUrl: string): Promise<SavedState | undefined> {
-  const response = await fetch(imagesUrl + 'state.json');
-  if (response.status === 404) return undefined;
-  if (!response.ok) throw new Error(`state.json: HTTP ${response.status}`);
-  const manifest = parseStateManifest(await response.json());
-  const data = await fetchBuffer(imagesUrl + manifest.file);
-  if (data.byteLength !== manifest.size) throw new Error(`${manifest.file}: ${data.byteLength} bytes, state.json says ${manifest.size}`);
-  return { manifest, data };
-}
 
 /** Joins the host's NIC and the switch's port once both exist (the port may come first). */
 function wireNic(): void {
@@ -41,17 +21,19 @@ function wireNic(): void {
   link.onFrame((frame) => nic.send(frame));
 }
 
-function createHost(name: string, imagesUrl: string, memoryMb?: number, nic?: NicOptions): EmulatedHost {
+function createHost(name: string, imagesUrl: string, files: SharedGuestFiles, memoryMb?: number, nic?: NicOptions): EmulatedHost {
   const created = new EmulatedHost({
     name,
     memoryMb,
     nic,
-    loadImages: async (onProgress) => {
-      const manifest = parseManifest(await (await fetch(imagesUrl + 'manifest.json')).json());
-      return loadGuestImages(manifest, (file) => fetchBuffer(imagesUrl + file), onProgress);
+    loadManifest: async () => files.manifest,
+    // The BIOS, and for a cold boot the kernel and initramfs: fetched here, only when needed.
+    readFile: (file) => fetchBuffer(imagesUrl + file),
+    wasm: async (imports) => (await WebAssembly.instantiate(files.wasm, imports)).exports,
+    loadState: async () => {
+      if (files.stateError) throw new Error(files.stateError);
+      return files.state;
     },
-    wasm: async (imports) => (await WebAssembly.instantiate(await wasmModule, imports)).exports,
-    loadState: () => fetchState(imagesUrl),
     log: (message) => console.warn(message),
   });
   created.onStateChange((state) => post({ type: 'state', state }));
@@ -62,10 +44,10 @@ function createHost(name: string, imagesUrl: string, memoryMb?: number, nic?: Ni
   return created;
 }
 
-async function handle(request: Exclude<HostWorkerRequest, { type: 'console' | 'agent' | 'nic' }>): Promise<unknown> {
+async function handle(request: Exclude<HostWorkerRequest<WebAssembly.Module>, { type: 'console' | 'agent' | 'nic' | 'name' }>): Promise<unknown> {
   if (request.type === 'boot') {
     if (host) throw new Error('this worker already runs a host');
-    host = createHost(request.name, request.imagesUrl, request.memoryMb, request.nic);
+    host = createHost(request.name, request.imagesUrl, request.files, request.memoryMb, request.nic);
     wireNic();
     return host.boot();
   }
@@ -78,10 +60,14 @@ async function handle(request: Exclude<HostWorkerRequest, { type: 'console' | 'a
   }
 }
 
-self.onmessage = (event: MessageEvent<HostWorkerRequest>) => {
+self.onmessage = (event: MessageEvent<HostWorkerRequest<WebAssembly.Module>>) => {
   const request = event.data;
   if (request.type === 'console') {
     host?.writeConsole(request.data);
+    return;
+  }
+  if (request.type === 'name') {
+    if (host) host.name = request.name;
     return;
   }
   if (request.type === 'nic') {

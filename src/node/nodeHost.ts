@@ -4,13 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { EmulatedHost, type EmulatedHostOptions, type WasmInstantiator } from '../common/host/EmulatedHost';
-import { loadGuestImages, parseManifest, ManifestError, type GuestImages, type GuestManifest } from '../common/host/manifest';
+import { parseManifest, ManifestError, type GuestManifest } from '../common/host/manifest';
 import { parseStateManifest, type SavedState } from '../common/host/savedState';
 
 export const IMAGES_DIR = fileURLToPath(new URL('../../public/images/', import.meta.url));
 
 let manifestPromise: Promise<GuestManifest> | undefined;
-let imagesPromise: Promise<GuestImages> | undefined;
+const files = new Map<string, Promise<ArrayBuffer>>();
 let wasmModule: Promise<WebAssembly.Module> | undefined;
 let statePromise: Promise<SavedState | undefined> | undefined;
 
@@ -41,13 +41,14 @@ export function readManifest(): Promise<GuestManifest> {
   return manifestPromise;
 }
 
-async function readImages(): Promise<GuestImages> {
-  imagesPromise ??= readManifest().then((manifest) =>
-    loadGuestImages(manifest, async (file) => {
-      const data = await readFile(IMAGES_DIR + file);
-      return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-    }));
-  return imagesPromise;
+/** A guest artifact, read once and shared by every host (v86 copies what it loads). */
+export function readImageFile(file: string): Promise<ArrayBuffer> {
+  let read = files.get(file);
+  if (!read) {
+    read = readFile(IMAGES_DIR + file).then((data) => data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    files.set(file, read);
+  }
+  return read;
 }
 
 const instantiateWasm: WasmInstantiator = async (imports) => {
@@ -64,12 +65,8 @@ const instantiateWasm: WasmInstantiator = async (imports) => {
 export function createNodeHost(name: string, options: Partial<EmulatedHostOptions> = {}): EmulatedHost {
   return new EmulatedHost({
     name,
-    loadImages: async (onProgress) => {
-      const images = await readImages();
-      const total = images.kernel.byteLength + images.initrd.byteLength + images.bios.byteLength;
-      onProgress({ loadedBytes: total, totalBytes: total });
-      return images;
-    },
+    loadManifest: readManifest,
+    readFile: readImageFile,
     wasm: instantiateWasm,
     loadState: coldBootForced() ? undefined : readSavedState,
     log: (message) => console.warn(message),

@@ -2,6 +2,7 @@ import { useSyncExternalStore } from 'react';
 import { HostCard, RemoteHostCard } from './HostCard';
 import { NetworkView } from './NetworkView';
 import type { PanelSession } from './session';
+import { StatusBar } from './StatusBar';
 
 /** The control panel: this tab's hosts, the other tabs' hosts, and the network between them. */
 export function App({ session }: { session: PanelSession }) {
@@ -21,6 +22,7 @@ export function App({ session }: { session: PanelSession }) {
           </span>
         </p>
       </header>
+      <StatusBar session={session} />
       {session.startError && <div className="error" role="alert">Could not add hosts to the cluster: {session.startError}</div>}
       <div className="hosts">
         {nodes.length === 0 && !session.startError && <div className="card muted joining">Joining the cluster…</div>}

@@ -10,7 +10,7 @@ let session: PanelSession | undefined;
 
 export function browserSession(): PanelSession {
   if (session) return session;
-  const created = new PanelSession(createBrowserCluster(new URL('images/', document.baseURI).href));
+  const created = new PanelSession(createBrowserCluster(new URL('images/', document.baseURI).href, HOSTS_PER_TAB));
   session = created;
   void created.start(HOSTS_PER_TAB);
   window.addEventListener('pagehide', () => created.dispose(), { once: true });

@@ -1,16 +1,9 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import '@xterm/xterm/css/xterm.css';
-import './app.css';
-import { App } from './App';
+// The entry: start the hosts first, then load and render the panel. The panel (React, xterm.js) is
+// most of the page's script: in its own chunk it downloads and parses while the workers start.
 import { browserSession } from './browserSession';
 import { warmUpFonts } from './fontWarmup';
 
 // Before the hosts' workers start: see fontWarmup.ts.
 warmUpFonts();
-
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <App session={browserSession()} />
-  </StrictMode>,
-);
+const session = browserSession();
+void import('./renderPanel').then(({ renderPanel }) => renderPanel(session));

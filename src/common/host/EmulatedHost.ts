@@ -1,7 +1,7 @@
 import { V86 } from 'v86';
 import type { V86Options } from 'v86';
 import { Emitter, DisposableStore } from '../util/Emitter';
-import type { GuestImages, FetchProgress } from './manifest';
+import { loadGuestImages, readArtifact, type GuestImages, type GuestManifest } from './manifest';
 import { stateMismatch, stateOriginFor, type SavedState } from './savedState';
 import type { BootProgress, BootResult, Host, HostState, HostStats } from './Host';
 import { ConsoleWatcher } from './ConsoleWatcher';
@@ -13,8 +13,13 @@ export type WasmInstantiator = NonNullable<V86Options['wasm_fn']>;
 
 export interface EmulatedHostOptions {
   name: string;
-  /** Supplies the guest images (fetch in the browser, files under Node), reporting progress. */
-  loadImages: (onProgress: (p: FetchProgress) => void) => Promise<GuestImages>;
+  /** Supplies manifest.json (fetch in the browser, a file under Node). */
+  loadManifest: () => Promise<GuestManifest>;
+  /**
+   * Supplies one guest artifact by file name. A host restoring the saved state reads only the
+   * BIOS; the kernel and initramfs are read only for a cold boot.
+   */
+  readFile: (file: string) => Promise<ArrayBuffer>;
   wasm: WasmInstantiator;
   /** Overrides the manifest's memory size. */
   memoryMb?: number;
@@ -80,7 +85,8 @@ function internals(emulator: V86): V86Internals {
 
 /** A v86 emulator running the ctlab guest, in this thread. */
 export class EmulatedHost implements Host {
-  readonly name: string;
+  /** Used in messages only; a host pre-started before the cluster named it is renamed once. */
+  name: string;
   private emulator: V86 | undefined;
   private currentState: HostState = 'created';
   private readonly disposables = new DisposableStore();
@@ -138,14 +144,15 @@ export class EmulatedHost implements Host {
     this.setState('booting');
     try {
       progress({ phase: 'fetch', loadedBytes: 0 });
-      const [images, state] = await Promise.all([
-        this.options.loadImages((p) => progress({ phase: 'fetch', ...p })),
-        this.loadUsableState(),
-      ]);
+      const manifestLoaded = this.options.loadManifest();
+      // Both ways need the BIOS (128 KB): read it while the state loads.
+      const biosLoaded = manifestLoaded.then((manifest) => readArtifact(manifest.bios, this.options.readFile));
+      biosLoaded.catch(() => undefined); // awaited below; a failure is reported there
+      const [manifest, state] = await Promise.all([manifestLoaded, this.loadUsableState()]);
       let stateProblem: string | undefined;
       if (state) {
         progress({ phase: 'restore' });
-        const restored = await this.restoreFrom(images, state).then(() => true, (err: unknown) => {
+        const restored = await this.restoreFrom(manifest, biosLoaded, state).then(() => true, (err: unknown) => {
           stateProblem = err instanceof Error ? err.message : String(err);
           this.options.log?.(`host ${this.name}: booting, not restoring the saved state: ${stateProblem}`);
           return false;
@@ -157,6 +164,8 @@ export class EmulatedHost implements Host {
         }
         await this.destroyEmulator();
       }
+      const read = (file: string) => (file === manifest.bios.file ? biosLoaded : this.options.readFile(file));
+      const images = await loadGuestImages(manifest, read, (p) => progress({ phase: 'fetch', ...p }));
       const banner = this.watcher.waitFor(INIT_BANNER);
       this.emulator = this.createEmulator(images, true);
       progress({ phase: 'kernel' });
@@ -188,11 +197,13 @@ export class EmulatedHost implements Host {
   }
 
   /** Builds the emulator stopped, restores the state into it and lets it run. */
-  private async restoreFrom(images: GuestImages, state: SavedState): Promise<void> {
-    const wanted = stateOriginFor(images.manifest, this.options.memoryMb ?? images.manifest.memory_mb, this.nicOptions);
+  private async restoreFrom(manifest: GuestManifest, bios: Promise<ArrayBuffer>, state: SavedState): Promise<void> {
+    const wanted = stateOriginFor(manifest, this.options.memoryMb ?? manifest.memory_mb, this.nicOptions);
     const mismatch = stateMismatch(state.manifest, wanted);
     if (mismatch) throw new Error(`the saved state is stale: ${mismatch}`);
-    const emulator = this.createEmulator(images, false);
+    // No kernel or initramfs: the state's RAM holds the booted guest. The BIOS stays, as v86 maps
+    // it at the top of the address space only when given one.
+    const emulator = this.createEmulator({ manifest, bios: await bios }, false);
     this.emulator = emulator;
     await this.withTimeout(new Promise<void>((resolve) => emulator.add_listener('emulator-loaded', () => resolve())));
     // Bytes queued for a guest that never ran mean nothing to the restored one.
@@ -241,15 +252,15 @@ export class EmulatedHost implements Host {
     this.disposables.dispose();
   }
 
-  private createEmulator(images: GuestImages, autostart: boolean): V86 {
+  private createEmulator(images: Pick<GuestImages, 'manifest' | 'bios'> & Partial<GuestImages>, autostart: boolean): V86 {
     const { manifest } = images;
     const emulator = new V86({
       wasm_fn: this.options.wasm,
       memory_size: (this.options.memoryMb ?? manifest.memory_mb) * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       bios: { buffer: images.bios },
-      bzimage: { buffer: images.kernel },
-      initrd: { buffer: images.initrd },
+      bzimage: images.kernel && { buffer: images.kernel },
+      initrd: images.initrd && { buffer: images.initrd },
       cmdline: manifest.cmdline,
       autostart,
       disable_keyboard: true,

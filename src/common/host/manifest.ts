@@ -60,6 +60,13 @@ export interface FetchProgress {
   totalBytes: number;
 }
 
+/** Reads one artifact and checks its size against the manifest. */
+export async function readArtifact(ref: ArtifactRef, read: (file: string) => Promise<ArrayBuffer>): Promise<ArrayBuffer> {
+  const data = await read(ref.file);
+  if (data.byteLength !== ref.size) throw new ManifestError(`${ref.file}: ${data.byteLength} bytes, manifest says ${ref.size}`);
+  return data;
+}
+
 /**
  * Fetches every artifact of a manifest through `read` (fetch in the browser, fs under Node) and
  * checks each size against the manifest, so a stale or truncated file fails here, not mid-boot.
@@ -73,10 +80,7 @@ export async function loadGuestImages(
   const totalBytes = refs.reduce((sum, r) => sum + r.size, 0);
   let loadedBytes = 0;
   const [bios, kernel, base, tools] = await Promise.all(refs.map(async (ref) => {
-    const data = await read(ref.file);
-    if (data.byteLength !== ref.size) {
-      throw new ManifestError(`${ref.file}: ${data.byteLength} bytes, manifest says ${ref.size}`);
-    }
+    const data = await readArtifact(ref, read);
     loadedBytes += data.byteLength;
     onProgress?.({ loadedBytes, totalBytes });
     return data;
