@@ -31,6 +31,7 @@ describe('ratio', () => {
   it('formats a ratio below 1 with its inverse', () => {
     expect(formatRatio(215 / 3000, 'cold boot')).toBe('0.072× cold boot (1/14.0)');
     expect(formatRatio(0.5, 'total')).toBe('0.50× total (1/2.0)');
+    expect(formatRatio(0.72, 'total')).toBe('0.72× total');
     expect(formatRatio(2.345, 'ne2k')).toBe('2.35× ne2k');
   });
 });
@@ -38,6 +39,7 @@ describe('ratio', () => {
 describe('formatValue', () => {
   it('picks a readable unit', () => {
     expect(formatValue(5.25, 'ms')).toBe('5.3 ms');
+    expect(formatValue(0, 'ms')).toBe('0 ms');
     expect(formatValue(618, 'ms')).toBe('618 ms');
     expect(formatValue(2310, 'ms')).toBe('2.31 s');
     expect(formatValue(512, 'bytes')).toBe('512 B');

@@ -43,16 +43,16 @@ export function ratio(row: Row, rows: readonly Row[]): number | undefined {
   return denominator === 0 ? undefined : summarize(row.runs).median / denominator;
 }
 
-/** "0.07× cold boot (1/14.6)", "2.31× ne2k". */
+/** "0.068× cold boot (1/14.6)", "0.72× total", "2.31× ne2k": the inverse where it reads better. */
 export function formatRatio(value: number, label: string): string {
   const digits = value < 0.1 ? 3 : 2;
-  return value >= 1 || value === 0 ? `${value.toFixed(2)}× ${label}` : `${value.toFixed(digits)}× ${label} (1/${(1 / value).toFixed(1)})`;
+  return value > 0.5 || value === 0 ? `${value.toFixed(2)}× ${label}` : `${value.toFixed(digits)}× ${label} (1/${(1 / value).toFixed(1)})`;
 }
 
 export function formatValue(value: number, unit: Unit): string {
   switch (unit) {
     case 'ms':
-      return Math.abs(value) >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(Math.abs(value) < 10 ? 1 : 0)} ms`;
+      return Math.abs(value) >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(Math.abs(value) < 10 && !Number.isInteger(value) ? 1 : 0)} ms`;
     case 'bytes':
       if (value < 1024) return `${value.toFixed(0)} B`;
       return value < 1 << 20 ? `${(value / 1024).toFixed(0)} KiB` : `${(value / (1 << 20)).toFixed(1)} MiB`;
