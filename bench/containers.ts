@@ -14,7 +14,7 @@ const DENSITY_MEMORY_MB = 256;
 const LIFECYCLE = 'containers: lifecycle';
 const DENSITY = `containers: density (${DENSITY_MEMORY_MB} MB host)`;
 
-/** How much each part does: the suite's default is shorter than a run on its own (density budget). */
+/** How much each part does (BENCH_QUICK: less; the suite sets a shorter density budget by env). */
 interface Sizes {
   /** Containers timed through the agent, after the warm-up ones. */
   lifecycleRuns: number;
@@ -24,12 +24,12 @@ interface Sizes {
   densityBudgetMs: number;
 }
 
-function sizes(options: BenchOptions & { densityBudgetS?: number }): Sizes {
+function sizes(options: BenchOptions): Sizes {
   return {
     lifecycleRuns: options.quick ? 5 : 20,
     cliRuns: options.quick ? 3 : 10,
     densityCap: Number(process.env.BENCH_DENSITY_CAP ?? (options.quick ? 20 : 400)),
-    densityBudgetMs: Number(process.env.BENCH_DENSITY_BUDGET_S ?? options.densityBudgetS ?? (options.quick ? 60 : 420)) * 1000,
+    densityBudgetMs: Number(process.env.BENCH_DENSITY_BUDGET_S ?? (options.quick ? 60 : 420)) * 1000,
   };
 }
 
@@ -209,8 +209,7 @@ async function density(rec: Recorder, g: TestGuest, cap: number, budgetMs: numbe
 
 // --- main -----------------------------------------------------------------------------------
 
-/** `densityBudgetS`: the suite gives density less time than a run on its own. */
-export async function containersBench(options: BenchOptions & { densityBudgetS?: number } = {}): Promise<Row[]> {
+export async function containersBench(options: BenchOptions = {}): Promise<Row[]> {
   const size = sizes(options);
   const rec = new Recorder(options.onRow);
   let host: TestGuest | undefined;

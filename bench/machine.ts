@@ -29,7 +29,7 @@ function commit(): string {
   return dirty ? `${sha} + uncommitted changes` : sha;
 }
 
-/** `loadEnd` is the load at this moment; the suite overwrites it when it ends. */
+/** `load` is the load at this moment; the suite updates it as it runs. */
 export function describeMachine(): Machine {
   const load = os.loadavg()[0]!;
   return {
@@ -42,8 +42,7 @@ export function describeMachine(): Machine {
     v86: v86Version(),
     date: new Date().toISOString(),
     commit: commit(),
-    loadStart: load,
-    loadEnd: load,
+    load: { start: load, end: load, max: load, mean: load },
   };
 }
 
@@ -51,5 +50,5 @@ export function describeMachine(): Machine {
 export function machineLine(): string {
   const m = describeMachine();
   return `${m.cpu} × ${m.cores}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${m.node}, v86 ${m.v86}, ` +
-    `load ${m.loadStart.toFixed(2)}, commit ${m.commit}`;
+    `load ${m.load.start.toFixed(2)}, commit ${m.commit}`;
 }

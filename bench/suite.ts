@@ -2,7 +2,8 @@
 // leaked emulator in one cannot take the others' figures with it), collects the rows each one keeps
 // in its BENCH_JSON file, and writes bench/results.json and bench/results.md after every bench.
 // Run: npm run bench   (BENCH_QUICK=1 for fewer runs and smaller sizes; BENCH_SUITE_ONLY=boot,network
-// for some benches; BENCH_TIMEOUT_S=n per bench, default 1500)
+// for some benches; BENCH_TIMEOUT_S=n per bench, default 1500; `npm run bench -- --render` only rewrites
+// results.md from results.json)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -65,17 +66,31 @@ function runBench(spec: BenchSpec, jsonFile: string): Promise<{ rows: Row[]; err
   });
 }
 
+const RESULTS_JSON = path.join(BENCH_DIR, 'results.json');
+const RESULTS_MD = path.join(BENCH_DIR, 'results.md');
+
+if (process.argv.includes('--render')) {
+  // Only rewrites results.md from results.json, after the table's layout changed.
+  writeFileSync(RESULTS_MD, renderMarkdown(JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as SuiteResults));
+  process.exit(0);
+}
+
 const only = process.env.BENCH_SUITE_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
 const specs = BENCHES.filter((b) => !only || only.some((o) => b.file.startsWith(o)));
 const results: SuiteResults = { machine: describeMachine(), quick: quickMode(), seconds: 0, benches: [] };
 const started = performance.now();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ctlab-bench-'));
 
+// The load average, every 15 s: whether other processes competed for the CPU during the run.
+const loads = [results.machine.load.start];
+const sampler = setInterval(() => loads.push(os.loadavg()[0]!), 15_000);
+
 function save(): void {
   results.seconds = (performance.now() - started) / 1000;
-  results.machine.loadEnd = os.loadavg()[0]!;
-  writeFileSync(path.join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 1) + '\n');
-  writeFileSync(path.join(BENCH_DIR, 'results.md'), renderMarkdown(results));
+  loads.push(os.loadavg()[0]!);
+  results.machine.load = { ...results.machine.load, end: loads.at(-1)!, max: Math.max(...loads), mean: loads.reduce((a, b) => a + b, 0) / loads.length };
+  writeFileSync(RESULTS_JSON, JSON.stringify(results, null, 1) + '\n');
+  writeFileSync(RESULTS_MD, renderMarkdown(results));
 }
 
 console.log(`ctlab benchmark suite: ${specs.map((s) => s.file).join(', ')}${results.quick ? ' (quick)' : ''}`);
@@ -88,6 +103,7 @@ for (const [i, spec] of specs.entries()) {
   results.benches.push(run);
   save();
 }
+clearInterval(sampler);
 rmSync(tmp, { recursive: true, force: true });
 const failed = results.benches.filter((b) => b.error || b.rows.some((r) => r.error));
 console.log(`\nsuite: ${(results.seconds / 60).toFixed(1)} min; ${failed.length ? `failures in: ${failed.map((b) => b.bench).join('; ')}; ` : ''}` +
