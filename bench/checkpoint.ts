@@ -1,13 +1,12 @@
 // Checkpoint/restore benchmark: checkpoint time (frozen and total), restore time and image size for
 // the C/R issue's workloads (a)-(d), each in its own container on one host, repeated.
 // Figures come from ct's own report line (timed inside the guest) and from the wall clock around
-// the command. Prints figures only; nothing is asserted.  Run: npm run bench:checkpoint
-import os from 'node:os';
-import { bootGuest } from '../tests/integration/guest';
-import { formatSummary, summarize } from './stats';
+// the command. Reports figures only; nothing is asserted.
+// Run: npm run bench:checkpoint   (BENCH_RUNS=n runs per workload after a warm-up, default 5)
+import { bootGuest, type TestGuest } from '../tests/integration/guest';
+import { isMain, runStandalone } from './standalone';
+import { Recorder, type BenchOptions, type Row } from './stats';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const WORKLOADS: Record<string, { script: string; ready: RegExp }> = {
@@ -24,18 +23,15 @@ function parseReport(line: string): Report {
   return { pages: Number(m[1]), image: Number(m[2]), frozen: Number(m[3]), total: Number(m[4]) };
 }
 
-const g = await bootGuest('bench-cr');
-console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, node ${process.version}; ${RUNS} runs per workload`);
-const rows: string[] = [];
-let index = 0;
-for (const [label, { script, ready }] of Object.entries(WORKLOADS)) {
+async function workload(rec: Recorder, g: TestGuest, label: string, index: number, runs: number): Promise<void> {
+  const { script, ready } = WORKLOADS[label]!;
   const ct = `cr${index}`;
-  await g.sh(`ct create ${ct} --ip 10.0.8.${++index}/16 && ct start ${ct}`);
+  await g.sh(`ct create ${ct} --ip 10.0.8.${index + 1}/16 && ct start ${ct}`);
   await g.sh(`ct exec ${ct} -- sh -c '(${script}) > /dev/console 2>&1 < /dev/null &'`);
   for (let i = 0; i < 50 && !ready.test(await g.sh(`ct logs ${ct}`)); i++) await sleep(200);
   await sleep(1000); // the JIT warms on the workload's code
   const ckpt: Report[] = [], rest: Report[] = [], ckptWall: number[] = [], restWall: number[] = [];
-  for (let run = 0; run < RUNS + 1; run++) {
+  for (let run = 0; run < runs + 1; run++) {
     let t = performance.now();
     const c = parseReport(await g.sh(`ct checkpoint ${ct} --dir /tmp/b-${ct}`));
     const cw = performance.now() - t;
@@ -46,17 +42,30 @@ for (const [label, { script, ready }] of Object.entries(WORKLOADS)) {
     ckpt.push(c); rest.push(r); ckptWall.push(cw); restWall.push(rw);
     await sleep(300);
   }
-  progress(`${label} done`);
-  const ms = (v: number) => `${v.toFixed(0)} ms`;
-  rows.push(`${label}`);
-  rows.push(formatSummary('  checkpoint: frozen (in guest)', summarize(ckpt.map((x) => x.frozen)), ms));
-  rows.push(formatSummary('  checkpoint: total (in guest)', summarize(ckpt.map((x) => x.total)), ms));
-  rows.push(formatSummary('  checkpoint: wall (console round trip)', summarize(ckptWall), ms));
-  rows.push(formatSummary('  restore: total (in guest)', summarize(rest.map((x) => x.total)), ms));
-  rows.push(formatSummary('  restore: wall (console round trip)', summarize(restWall), ms));
-  rows.push(formatSummary('  image size', summarize(ckpt.map((x) => x.image)), (v) => `${(v / 1024).toFixed(0)} KiB`));
-  rows.push(formatSummary('  memory pages saved', summarize(ckpt.map((x) => x.pages)), (v) => `${v.toFixed(0)}`));
+  const group = `checkpoint ${label}`;
+  const total = { group, name: 'checkpoint: total (in guest)', label: 'checkpoint total' };
+  rec.samples(group, total.name, 'ms', ckpt.map((x) => x.total));
+  rec.samples(group, 'checkpoint: frozen (in guest)', 'ms', ckpt.map((x) => x.frozen), { baseline: total });
+  rec.samples(group, 'checkpoint: wall (console round trip)', 'ms', ckptWall, { baseline: total });
+  rec.samples(group, 'restore: total (in guest)', 'ms', rest.map((x) => x.total), { baseline: total });
+  rec.samples(group, 'restore: wall (console round trip)', 'ms', restWall, { baseline: total });
+  rec.samples(group, 'image size', 'bytes', ckpt.map((x) => x.image));
+  rec.samples(group, 'memory pages saved', 'count', ckpt.map((x) => x.pages));
+  await g.sh(`ct destroy ${ct} --force`).catch(() => undefined);
 }
-console.log(rows.join('\n'));
-await g.dispose();
-process.exit(0);
+
+export async function checkpointBench(options: BenchOptions = {}): Promise<Row[]> {
+  const runs = Number(process.env.BENCH_RUNS ?? (options.quick ? 2 : 5));
+  const rec = new Recorder(options.onRow);
+  let g: TestGuest | undefined;
+  await rec.phase('checkpoint', 'host', async () => { g = await bootGuest('bench-cr'); });
+  if (!g) return rec.rows;
+  const guest = g;
+  for (const [index, label] of Object.keys(WORKLOADS).entries()) {
+    await rec.phase(`checkpoint ${label}`, 'workload', () => workload(rec, guest, label, index, runs));
+  }
+  await guest.dispose();
+  return rec.rows;
+}
+
+if (isMain(import.meta.url)) await runStandalone('checkpoint benchmark', checkpointBench);

@@ -1,27 +1,41 @@
 // Container benchmark: create/start/stop/destroy times through the agent and with the ct CLI in
 // the guest, then density (idle busybox containers on a 256 MB host).
-// Prints figures only; nothing here is asserted.  Run: npm run bench:containers
-import os from 'node:os';
+// Reports figures only; nothing here is asserted.
+// Run: npm run bench:containers   (BENCH_DENSITY_CAP=n containers at most, default 400;
+// BENCH_DENSITY_BUDGET_S=n seconds for density, default 420)
 import { bootGuest, type TestGuest } from '../tests/integration/guest';
-import { formatSummary, summarize } from './stats';
+import { isMain, runStandalone } from './standalone';
+import { Recorder, type BenchOptions, type Row } from './stats';
 
-/** Containers timed through the agent, after the warm-up ones. */
-const LIFECYCLE_RUNS = 20;
 const WARMUP_RUNS = 2;
-/** Containers the in-guest ct loop creates and starts. */
-const CLI_RUNS = 10;
-/** Density stops at this many containers, when the console is slower than this, or after this long. */
-const DENSITY_CAP = Number(process.env.BENCH_DENSITY_CAP ?? 400);
+/** Density stops at the cap, when the console is slower than this, or at the time budget. */
 const DENSITY_CONSOLE_LIMIT_MS = 1000;
-const DENSITY_BUDGET_MS = Number(process.env.BENCH_DENSITY_BUDGET_S ?? 420) * 1000;
 const DENSITY_MEMORY_MB = 256;
+const LIFECYCLE = 'containers: lifecycle';
+const DENSITY = `containers: density (${DENSITY_MEMORY_MB} MB host)`;
+
+/** How much each part does (BENCH_QUICK: less; the suite sets a shorter density budget by env). */
+interface Sizes {
+  /** Containers timed through the agent, after the warm-up ones. */
+  lifecycleRuns: number;
+  /** Containers the in-guest ct loop creates and starts. */
+  cliRuns: number;
+  densityCap: number;
+  densityBudgetMs: number;
+}
+
+function sizes(options: BenchOptions): Sizes {
+  return {
+    lifecycleRuns: options.quick ? 5 : 20,
+    cliRuns: options.quick ? 3 : 10,
+    densityCap: Number(process.env.BENCH_DENSITY_CAP ?? (options.quick ? 20 : 400)),
+    densityBudgetMs: Number(process.env.BENCH_DENSITY_BUDGET_S ?? (options.quick ? 60 : 420)) * 1000,
+  };
+}
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const message = (err: unknown) => (err instanceof Error ? `${err.name === 'AgentError' ? `${(err as { code?: string }).code}: ` : ''}${err.message}` : String(err));
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const summaryLine = (label: string, samples: number[], unit: (v: number) => string = ms) =>
-  samples.length ? formatSummary(label, summarize(samples), unit) : `${label.padEnd(44)} no samples`;
 
 /** A unique address in 10.0.0.0/16 per (block, index): host parts 1..250, never .0 or .255. */
 function ipFor(block: number, index: number): string {
@@ -32,16 +46,6 @@ async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
   const started = performance.now();
   const result = await work();
   return [performance.now() - started, result];
-}
-
-/** Runs one phase; a failure is printed and the benchmark goes on. */
-async function phase(label: string, work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (err) {
-    console.log(`${label}: FAILED: ${message(err)}`);
-    progress(`${label} failed: ${err instanceof Error ? err.stack : String(err)}`);
-  }
 }
 
 async function boot(name: string, memoryMb?: number): Promise<TestGuest> {
@@ -60,7 +64,7 @@ async function memAvailable(g: TestGuest): Promise<number> {
 
 // --- 1 and 2: lifecycle times ---------------------------------------------------------------
 
-async function agentLifecycle(g: TestGuest): Promise<void> {
+async function agentLifecycle(rec: Recorder, g: TestGuest, runs: number): Promise<void> {
   progress(`warm-up: ${WARMUP_RUNS} containers through the agent`);
   for (let i = 0; i < WARMUP_RUNS; i++) {
     const name = `warm${i}`;
@@ -77,7 +81,7 @@ async function agentLifecycle(g: TestGuest): Promise<void> {
   const stop: number[] = [];
   const destroy: number[] = [];
   try {
-    for (let i = 0; i < LIFECYCLE_RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       const name = `life${i}`;
       const [c] = await timed(() => g.agent.create({ name, ip: ipFor(1, i) }));
       names.push(name);
@@ -85,7 +89,7 @@ async function agentLifecycle(g: TestGuest): Promise<void> {
       create.push(c);
       start.push(s);
       both.push(c + s);
-      if ((i + 1) % 10 === 0) progress(`agent: ${i + 1}/${LIFECYCLE_RUNS} created+started`);
+      if ((i + 1) % 10 === 0) progress(`agent: ${i + 1}/${runs} created+started`);
     }
   } finally {
     // Stop and destroy whatever was created, timing each, even if a create or start failed.
@@ -99,17 +103,18 @@ async function agentLifecycle(g: TestGuest): Promise<void> {
       destroy.push(t);
       if ((i + 1) % 10 === 0) progress(`agent: ${i + 1}/${names.length} destroyed`);
     }
-    console.log(`(after ${WARMUP_RUNS} warm-up containers, not counted: the emulator's JIT makes the first ones slower)`);
-    console.log(summaryLine('agent round trip: create + start', both));
-    console.log(summaryLine('  of which create', create));
-    console.log(summaryLine('  of which start', start));
-    console.log(summaryLine('agent round trip: stop (running, idle init)', stop));
-    console.log(summaryLine('agent round trip: destroy (stopped)', destroy));
+    // After the warm-up containers, not counted: the emulator's JIT makes the first ones slower.
+    const createStart = { group: LIFECYCLE, name: 'agent: create + start', label: 'create + start' };
+    rec.samples(LIFECYCLE, createStart.name, 'ms', both, { note: `after ${WARMUP_RUNS} warm-up containers` });
+    rec.samples(LIFECYCLE, 'agent: create', 'ms', create, { baseline: createStart });
+    rec.samples(LIFECYCLE, 'agent: start', 'ms', start, { baseline: createStart });
+    rec.samples(LIFECYCLE, 'agent: stop (running, idle init)', 'ms', stop);
+    rec.samples(LIFECYCLE, 'agent: destroy (stopped)', 'ms', destroy);
   }
 }
 
-/** Means over CLI_RUNS of ct create+start, stop and destroy, timed in the guest by /proc/uptime. */
-async function cliLifecycle(g: TestGuest): Promise<void> {
+/** Means over `n` of ct create+start, stop and destroy, timed in the guest by /proc/uptime. */
+async function cliLifecycle(rec: Recorder, g: TestGuest, n: number): Promise<void> {
   const loop = (body: string, prefix: string, block: number, n: number) =>
     `read a _ </proc/uptime; i=0; while [ $i -lt ${n} ]; do ${body
       .replaceAll('NAME', `${prefix}$i`)
@@ -127,27 +132,29 @@ async function cliLifecycle(g: TestGuest): Promise<void> {
   await run('warm-up', 'ct create NAME --ip IP >/dev/null && ct start NAME >/dev/null', 'cliw', 8, WARMUP_RUNS);
   await run('warm-up', 'ct stop NAME >/dev/null && ct destroy NAME', 'cliw', 8, WARMUP_RUNS);
 
-  progress(`in-guest: ${CLI_RUNS} x ct create + ct start`);
-  const up = await run('create+start', 'ct create NAME --ip IP >/dev/null && ct start NAME >/dev/null', 'cli', 2, CLI_RUNS);
-  console.log(`${`in-guest ct create+start (mean of ${CLI_RUNS})`.padEnd(44)} ${ms(up)}`);
-  progress(`in-guest: ${CLI_RUNS} x ct stop, ct destroy`);
-  const down = await run('stop', 'ct stop NAME >/dev/null', 'cli', 2, CLI_RUNS);
-  console.log(`${`in-guest ct stop (mean of ${CLI_RUNS})`.padEnd(44)} ${ms(down)}`);
-  const gone = await run('destroy', 'ct destroy NAME', 'cli', 2, CLI_RUNS);
-  console.log(`${`in-guest ct destroy (mean of ${CLI_RUNS})`.padEnd(44)} ${ms(gone)}`);
-  console.log('(in-guest figures: /proc/uptime has 10 ms resolution; the CLI warmed up with 2 containers first)');
+  // One sample each, a mean: /proc/uptime has 10 ms resolution, too coarse for one container.
+  const note = `mean of ${n}, timed in the guest`;
+  const agentBoth = { group: LIFECYCLE, name: 'agent: create + start', label: 'agent create + start' };
+  progress(`in-guest: ${n} x ct create + ct start`);
+  const up = await run('create+start', 'ct create NAME --ip IP >/dev/null && ct start NAME >/dev/null', 'cli', 2, n);
+  rec.samples(LIFECYCLE, 'ct CLI in the guest: create + start', 'ms', [up], { note, baseline: agentBoth });
+  progress(`in-guest: ${n} x ct stop, ct destroy`);
+  const down = await run('stop', 'ct stop NAME >/dev/null', 'cli', 2, n);
+  rec.samples(LIFECYCLE, 'ct CLI in the guest: stop', 'ms', [down], { note });
+  const gone = await run('destroy', 'ct destroy NAME', 'cli', 2, n);
+  rec.samples(LIFECYCLE, 'ct CLI in the guest: destroy', 'ms', [gone], { note });
 }
 
 // --- 3: density -----------------------------------------------------------------------------
 
-async function density(g: TestGuest): Promise<void> {
+async function density(rec: Recorder, g: TestGuest, cap: number, budgetMs: number): Promise<void> {
   const [consoleBaseline] = await timed(() => g.sh('true'));
   const before = await memAvailable(g);
   const startTimes: number[] = [];
   const consoleTimes: number[] = [];
-  let stoppedBy = `the cap of ${DENSITY_CAP}`;
+  let stoppedBy = `the cap of ${cap}`;
   const began = performance.now();
-  for (let i = 0; i < DENSITY_CAP; i++) {
+  for (let i = 0; i < cap; i++) {
     const name = `d${i}`;
     try {
       const [t] = await timed(async () => {
@@ -174,55 +181,53 @@ async function density(g: TestGuest): Promise<void> {
       stoppedBy = `the console taking ${ms(c)} (over ${DENSITY_CONSOLE_LIMIT_MS} ms) to answer after container ${i + 1}`;
       break;
     }
-    if (performance.now() - began > DENSITY_BUDGET_MS) {
-      stoppedBy = `the time budget of ${DENSITY_BUDGET_MS / 1000} s`;
+    if (performance.now() - began > budgetMs) {
+      stoppedBy = `the time budget of ${budgetMs / 1000} s`;
       break;
     }
   }
   const count = startTimes.length;
-  console.log(`density on a ${DENSITY_MEMORY_MB} MB host: ${count} idle busybox containers running; stopped by ${stoppedBy}`);
-  const after = await memAvailable(g).catch((err: unknown) => message(err));
-  console.log(`${'host MemAvailable before / after'.padEnd(44)} ${kib(before)} / ${typeof after === 'number' ? kib(after) : after}`);
-  if (count > 0 && typeof after === 'number') {
-    console.log(`${'host memory per container (MemAvailable)'.padEnd(44)} ${kib((before - after) / count)}`);
-  }
-  if (count > 0) {
-    const charged = (await g.sh('cat /sys/fs/cgroup/ct/*/memory.current')).split(/\s+/).filter(Boolean).map(Number);
-    const total = charged.reduce((a, b) => a + b, 0);
-    console.log(`${'cgroup memory.current per container'.padEnd(44)} ${kib(total / count)}  (sum ${kib(total)} over ${charged.length} cgroups)`);
-    const edge = Math.min(10, count);
-    console.log(summaryLine(`agent create + start, first ${edge}`, startTimes.slice(0, edge)));
-    console.log(summaryLine(`agent create + start, last ${edge}`, startTimes.slice(-edge)));
-    console.log(`${'console "true" round trip, empty host'.padEnd(44)} ${ms(consoleBaseline)}`);
-    console.log(summaryLine(`console "true" round trip, first ${edge}`, consoleTimes.slice(0, edge)));
-    console.log(summaryLine(`console "true" round trip, last ${edge}`, consoleTimes.slice(-edge)));
-    const procs = await g.sh("ls /proc | grep -c '^[0-9]'").catch(message);
-    const meminfo = await g.sh("grep -E '^(MemTotal|MemFree|Slab|SUnreclaim|KernelStack|PageTables|Shmem):' /proc/meminfo").catch(message);
-    console.log(`host after: ${procs} processes; ${meminfo.replace(/\s+kB/g, ' kB').replace(/\n/g, ', ').replace(/\s{2,}/g, ' ')}`);
-  }
-  console.log(`(density phase took ${((performance.now() - began) / 1000).toFixed(0)} s)`);
+  progress(`density: ${count} containers, stopped by ${stoppedBy}`);
+  rec.add({ group: DENSITY, name: 'idle busybox containers running', unit: 'count', runs: [count], note: `stopped by ${stoppedBy}` });
+  const after = await memAvailable(g);
+  rec.samples(DENSITY, 'host MemAvailable, empty', 'bytes', [before]);
+  rec.samples(DENSITY, `host MemAvailable, ${count} containers`, 'bytes', [after]);
+  if (count === 0) return;
+  rec.samples(DENSITY, 'host memory per container (MemAvailable)', 'bytes', [(before - after) / count]);
+  const charged = (await g.sh('cat /sys/fs/cgroup/ct/*/memory.current')).split(/\s+/).filter(Boolean).map(Number);
+  rec.samples(DENSITY, 'cgroup memory.current per container', 'bytes', charged);
+  const edge = Math.min(10, count);
+  const first = { group: DENSITY, name: `agent create + start, first ${edge}`, label: `first ${edge}` };
+  rec.samples(DENSITY, first.name, 'ms', startTimes.slice(0, edge));
+  rec.samples(DENSITY, `agent create + start, last ${edge}`, 'ms', startTimes.slice(-edge), { baseline: first });
+  const empty = { group: DENSITY, name: 'console "true" round trip, empty host', label: 'empty host' };
+  rec.samples(DENSITY, empty.name, 'ms', [consoleBaseline]);
+  rec.samples(DENSITY, `console "true" round trip, first ${edge}`, 'ms', consoleTimes.slice(0, edge), { baseline: empty });
+  rec.samples(DENSITY, `console "true" round trip, last ${edge}`, 'ms', consoleTimes.slice(-edge), { baseline: empty });
+  rec.samples(DENSITY, 'density phase', 'ms', [performance.now() - began]);
 }
 
 // --- main -----------------------------------------------------------------------------------
 
-console.log(`ctlab containers benchmark — ${os.cpus()[0]?.model ?? 'cpu?'} x${os.cpus().length}, node ${process.version}`);
-const benchStarted = performance.now();
-
-let host: TestGuest | undefined;
-await phase('lifecycle host', async () => { host = await boot('ct-bench'); });
-if (host) {
-  const g = host;
-  await phase('agent lifecycle', () => agentLifecycle(g));
-  await phase('in-guest ct lifecycle', () => cliLifecycle(g));
-  await phase('shutdown of ct-bench', () => g.dispose());
+export async function containersBench(options: BenchOptions = {}): Promise<Row[]> {
+  const size = sizes(options);
+  const rec = new Recorder(options.onRow);
+  let host: TestGuest | undefined;
+  await rec.phase(LIFECYCLE, 'host', async () => { host = await boot('ct-bench'); });
+  if (host) {
+    const g = host;
+    await rec.phase(LIFECYCLE, 'agent lifecycle', () => agentLifecycle(rec, g, size.lifecycleRuns));
+    await rec.phase(LIFECYCLE, 'ct CLI lifecycle', () => cliLifecycle(rec, g, size.cliRuns));
+    await rec.phase(LIFECYCLE, 'shutdown', () => g.dispose());
+  }
+  let dense: TestGuest | undefined;
+  await rec.phase(DENSITY, 'host', async () => { dense = await boot('density', DENSITY_MEMORY_MB); });
+  if (dense) {
+    const g = dense;
+    await rec.phase(DENSITY, 'density', () => density(rec, g, size.densityCap, size.densityBudgetMs));
+    await rec.phase(DENSITY, 'shutdown', () => g.dispose());
+  }
+  return rec.rows;
 }
 
-let dense: TestGuest | undefined;
-await phase('density host', async () => { dense = await boot('density', DENSITY_MEMORY_MB); });
-if (dense) {
-  const g = dense;
-  await phase('density', () => density(g));
-  await phase('shutdown of density', () => g.dispose());
-}
-
-console.log(`(whole benchmark: ${((performance.now() - benchStarted) / 1000).toFixed(0)} s)`);
+if (isMain(import.meta.url)) await runStandalone('containers benchmark', containersBench);

@@ -1,18 +1,16 @@
-// Live migration benchmark: two hosts under Node on one virtual switch; each workload's container
-// goes node1 -> node2 -> node1, repeated. Figures from ct migrate's report (frozen time, total
-// time, pre-copy rounds and bytes) and pings missed by a probe container pinging the migrating one
-// every 100 ms. Prints figures only; nothing is asserted.  Run: npm run bench:migrate
-import os from 'node:os';
-import { Cluster } from '../src/common/cluster/Cluster';
-import { ConsoleShell } from '../src/common/host/ConsoleShell';
-import { LocalNetwork } from '../src/common/network/LocalNetwork';
-import { createNodeHost } from '../src/node/nodeHost';
-import { formatSummary, summarize } from './stats';
+// Live migration benchmark: two hosts on one virtual switch, by default each in its own worker
+// thread (as the page runs each host in its own Web Worker); each workload's container goes
+// node1 -> node2 -> node1, repeated. Figures from ct migrate's report (frozen time, total time,
+// pre-copy rounds and bytes) and pings missed by a probe container pinging the migrating one every
+// 100 ms. Reports figures only; nothing is asserted.
+// Run: npm run bench:migrate   (BENCH_RUNS=n round trips per workload, default 3;
+// BENCH_MIGRATE_THREADS=one for both hosts in this thread; BENCH_ONLY=b for the workloads whose label has "b")
+import { isMain, runStandalone } from './standalone';
+import { Recorder, type BenchOptions, type Row } from './stats';
+import { startSwitchedHosts, type HostThreads, type SwitchedHosts } from './switchedHosts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);   // round trips per workload
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ADDR: Record<string, string> = { node1: '10.0.0.1', node2: '10.0.0.2' };
 
 const WORKLOADS: Record<string, string> = {
   'a: C counter': 'ctdemo count 100',
@@ -32,61 +30,76 @@ function parse(line: string): Report {
     frozen: Number(m[4]), total: Number(m[5]) };
 }
 
-const network = new LocalNetwork(new BroadcastChannel(`ctlab-bench-mig-${process.pid}`), { settleMs: 100 });
-const cluster = new Cluster(network, (identity) => {
-  const host = createNodeHost(identity.name);
-  network.attachHost(identity.name, host.nic);
-  return host;
-});
-await cluster.addHosts(2);
-const shells = new Map(cluster.nodes.map((n) => [n.name, new ConsoleShell(n.host)]));
-async function sh(node: string, command: string): Promise<string> {
-  const { output, exitCode } = await shells.get(node)!.run(command, 300_000);
-  if (exitCode !== 0) throw new Error(`${node}: "${command}" exited ${exitCode}: ${output}`);
+async function sh(hosts: SwitchedHosts, node: number, command: string): Promise<string> {
+  const { output, exitCode } = await hosts.shells[node]!.run(command, 300_000);
+  if (exitCode !== 0) throw new Error(`${hosts.names[node]}: "${command}" exited ${exitCode}: ${output}`);
   return output.trim();
 }
 
-console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, node ${process.version}; ` +
-  `${RUNS} round trips per workload (${2 * RUNS} migrations)`);
-await sh('node1', 'ct create probe --ip 10.0.7.250/16 && ct start probe');
-const rows: string[] = [];
-let index = 0;
-const only = process.env.BENCH_ONLY;   // e.g. BENCH_ONLY=b to run the workloads whose label has "b"
-for (const [label, script] of Object.entries(WORKLOADS).filter(([l]) => !only || l.includes(only))) {
+/** `runs` round trips of one workload's container between node1 and node2. */
+async function workload(rec: Recorder, hosts: SwitchedHosts, group: string, script: string, index: number, runs: number): Promise<void> {
   const ct = `m${index}`;
-  const ip = `10.0.7.${++index}`;
-  await sh('node1', `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);
-  await sh('node1', `ct exec ${ct} -- sh -c '(${script}) > /dev/console 2>&1 < /dev/null &'`);
-  await sleep(3000);
-  const reports: Report[] = [];
-  const missed: number[] = [];
-  let here = 'node1';
-  for (let i = 0; i < 2 * RUNS; i++) {
-    const there = here === 'node1' ? 'node2' : 'node1';
-    // A probe on node1 pings the container every 100 ms for the whole migration.
-    const ping = shells.get('node1')!.run(`ct exec probe -- ping -i 0.1 -w 12 -q ${ip}`, 60_000);
-    await sleep(1500);
-    reports.push(parse(await sh(here, `ct migrate ${ct} ${ADDR[there]}`)));
-    const out = (await ping).output;
-    const m = /(\d+) packets transmitted, (\d+) (packets )?received/.exec(out);
-    if (m) missed.push(Number(m[1]) - Number(m[2]));
-    here = there;
-    await sleep(1000);
+  const ip = `10.0.7.${index + 1}`;
+  let here = 0;
+  await sh(hosts, 0, `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);
+  try {
+    await sh(hosts, 0, `ct exec ${ct} -- sh -c '(${script}) > /dev/console 2>&1 < /dev/null &'`);
+    await sleep(3000);
+    const reports: Report[] = [];
+    const missed: number[] = [];
+    for (let i = 0; i < 2 * runs; i++) {
+      const there = 1 - here;
+      // A probe on node1 pings the container every 100 ms for the whole migration.
+      const ping = hosts.shells[0]!.run(`ct exec probe -- ping -i 0.1 -w 12 -q ${ip}`, 60_000);
+      await sleep(1500);
+      reports.push(parse(await sh(hosts, here, `ct migrate ${ct} ${hosts.addresses[there]}`)));
+      here = there;
+      const m = /(\d+) packets transmitted, (\d+) (packets )?received/.exec((await ping).output);
+      if (m) missed.push(Number(m[1]) - Number(m[2]));
+      await sleep(1000);
+    }
+    progress(`${group}: ${reports.map((r) => `${r.frozen}/${r.total} ms`).join(', ')}`);
+    const total = { group, name: 'total', label: 'total' };
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    rec.samples(group, total.name, 'ms', reports.map((r) => r.total));
+    rec.samples(group, 'frozen (freeze to running there)', 'ms', reports.map((r) => r.frozen), { baseline: total });
+    rec.samples(group, 'pre-copy rounds', 'count', reports.map((r) => r.rounds));
+    const moved = { group, name: 'bytes moved in all', label: 'all bytes' };
+    rec.samples(group, moved.name, 'bytes', reports.map((r) => r.final + sum(r.roundBytes)));
+    rec.samples(group, 'pre-copy bytes', 'bytes', reports.map((r) => sum(r.roundBytes)), { baseline: moved });
+    rec.samples(group, 'frozen-round image bytes', 'bytes', reports.map((r) => r.final), { baseline: moved });
+    rec.samples(group, 'pings missed (100 ms interval)', 'count', missed);
+  } finally {
+    await sh(hosts, here, `ct destroy ${ct} --force`).catch(() => undefined);
   }
-  progress(`${label}: ${reports.map((r) => `${r.frozen}/${r.total} ms`).join(', ')}`);
-  const ms = (v: number) => `${v.toFixed(0)} ms`;
-  const kib = (v: number) => `${(v / 1024).toFixed(0)} KiB`;
-  rows.push(label);
-  rows.push(formatSummary('  frozen (freeze to running there)', summarize(reports.map((r) => r.frozen)), ms));
-  rows.push(formatSummary('  total', summarize(reports.map((r) => r.total)), ms));
-  rows.push(formatSummary('  pre-copy rounds', summarize(reports.map((r) => r.rounds)), (v) => v.toFixed(0)));
-  rows.push(formatSummary('  pre-copy bytes', summarize(reports.map((r) => r.roundBytes.reduce((a, b) => a + b, 0))), kib));
-  rows.push(formatSummary('  frozen-round image bytes', summarize(reports.map((r) => r.final)), kib));
-  rows.push(formatSummary('  bytes moved in all', summarize(reports.map((r) => r.final + r.roundBytes.reduce((a, b) => a + b, 0))), kib));
-  if (missed.length) rows.push(formatSummary('  pings missed (100 ms interval)', summarize(missed), (v) => v.toFixed(0)));
-  await sh(here, `ct destroy ${ct} --force`);
 }
-console.log(rows.join('\n'));
-for (const s of shells.values()) s.dispose();
-cluster.dispose();
-process.exit(0);
+
+export async function migrateBench(options: BenchOptions & { threads?: HostThreads } = {}): Promise<Row[]> {
+  const runs = Number(process.env.BENCH_RUNS ?? (options.quick ? 1 : 2));
+  const threads = options.threads ?? (process.env.BENCH_MIGRATE_THREADS === 'one' ? 'one thread' : 'workers');
+  const only = process.env.BENCH_ONLY;
+  // Quick: the 32 MB workload alone would take longer than the rest.
+  const workloads = Object.entries(WORKLOADS)
+    .filter(([label]) => (!only || label.includes(only)) && !(options.quick && label.startsWith('32')));
+  const rec = new Recorder(options.onRow);
+  const prefix = `migration (${threads === 'workers' ? 'hosts in 2 workers' : 'hosts in one thread'})`;
+  progress(`${prefix}: ${runs} round trips per workload (${2 * runs} migrations)`);
+  let hosts: SwitchedHosts | undefined;
+  await rec.phase(prefix, 'hosts', async () => {
+    hosts = await startSwitchedHosts(2, threads);
+    await sh(hosts, 0, 'ct create probe --ip 10.0.7.250/16 && ct start probe');
+  });
+  if (!hosts) return rec.rows;
+  const h = hosts;
+  try {
+    for (const [index, [label, script]] of workloads.entries()) {
+      const group = `${prefix} ${label}`;
+      await rec.phase(group, 'workload', () => workload(rec, h, group, script, index, runs));
+    }
+  } finally {
+    await h.close();
+  }
+  return rec.rows;
+}
+
+if (isMain(import.meta.url)) await runStandalone('migration benchmark', migrateBench);

@@ -4,92 +4,38 @@
 // Two paths: host to host (the hosts' console shells, bridge ctbr0 to bridge ctbr0) and container to
 // container across the hosts (the agent's exec; veth + bridge on both sides, as users see it).
 // Every figure is the receiver's: bytes over the time from its accept to the last byte.
-// Prints figures; asserts nothing.
+// Reports figures; asserts nothing.
 // Run: npm run bench:network   (BENCH_RUNS=n timed transfers per path, default 3; BENCH_MIB=n size, default 16)
-import os from 'node:os';
-import { AgentClient, hostAgentChannel } from '../src/common/agent/AgentClient';
-import { ConsoleShell } from '../src/common/host/ConsoleShell';
 import type { NicOptions } from '../src/common/host/EmulatedHost';
-import type { Host } from '../src/common/host/Host';
-import { PortEndpoint } from '../src/common/network/PortEndpoint';
-import { VirtualSwitch } from '../src/common/network/VirtualSwitch';
-import type { FrameEndpoint } from '../src/common/network/types';
-import { nodeAddress, nodeMac, nodeName } from '../src/common/network/addresses';
-import { createNodeHost } from '../src/node/nodeHost';
-import { portLike, ThreadHost, type ThreadHostLike } from '../src/node/ThreadHost';
-import { summarize, type Summary } from './stats';
+import { isMain, runStandalone } from './standalone';
+import { Recorder, type BenchOptions, type Row } from './stats';
+import { startSwitchedHosts, type HostThreads, type SwitchedHosts } from './switchedHosts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const BYTES = Number(process.env.BENCH_MIB ?? 16) << 20;
-const SETUPS: NicOptions[] = [{ type: 'virtio', mtu: 1500 }, { type: 'virtio', mtu: 65520 }, { type: 'ne2k' }];
+const NE2K: NicOptions = { type: 'ne2k' };
+const SETUPS: NicOptions[] = [{ type: 'virtio', mtu: 1500 }, { type: 'virtio', mtu: 65520 }, NE2K];
 const CONTAINER_IPS = ['10.0.1.1', '10.0.2.1'];
 
-interface Row {
-  nic: string;
-  threads: string;
-  path: string;
-  rate?: Summary;
-  rtt?: Summary;
-  error?: string;
-}
-const rows: Row[] = [];
-
-/** Two booted hosts with identities, a container on each, and their shells and agents. */
-interface Pair {
-  shells: [ConsoleShell, ConsoleShell];
-  agents: [AgentClient, AgentClient];
-  close(): Promise<void>;
-}
-
-async function bootPair(hosts: [ThreadHostLike, ThreadHostLike], cleanup: () => void): Promise<Pair> {
-  await Promise.all(hosts.map((h) => h.boot()));
-  const agents = hosts.map((h) => new AgentClient(hostAgentChannel(h))) as [AgentClient, AgentClient];
-  await Promise.all(agents.map(async (agent, i) => {
-    await agent.ready();
-    await agent.configureHost({ hostname: nodeName(i + 1), mac: nodeMac(i + 1), address: nodeAddress(i + 1) });
-    await agent.create({ name: `c${i + 1}`, ip: `${CONTAINER_IPS[i]}/16` });
-    await agent.start(`c${i + 1}`);
-  }));
-  const shells = hosts.map((h) => new ConsoleShell(h as Host)) as [ConsoleShell, ConsoleShell];
-  return {
-    shells,
-    agents,
-    close: async () => {
-      shells.forEach((s) => s.dispose());
-      agents.forEach((a) => a.dispose());
-      await Promise.all(hosts.map((h) => h.shutdown()));
-      cleanup();
-    },
-  };
-}
-
-function oneThread(nic: NicOptions): Promise<Pair> {
-  const hosts = [createNodeHost('node1', { nic }), createNodeHost('node2', { nic })] as const;
-  const sw = new VirtualSwitch();
-  hosts.forEach((h, i) => sw.attach(nodeName(i + 1), h.nic, 'host'));
-  return bootPair([...hosts], () => sw.dispose());
-}
-
-function twoWorkers(nic: NicOptions): Promise<Pair> {
-  const hosts = [new ThreadHost('node1', nic), new ThreadHost('node2', nic)] as const;
-  const sw = new VirtualSwitch();
-  const links: PortEndpoint[] = hosts.map((h, i) => {
-    const link = new PortEndpoint(portLike(h.nicPort));
-    sw.attach(nodeName(i + 1), link as FrameEndpoint, 'host');
-    return link;
-  });
-  return bootPair([...hosts], () => {
-    links.forEach((l) => l.dispose());
-    sw.dispose();
-  });
+/** Two hosts with identities and a container on each. */
+async function startPair(nic: NicOptions, threads: HostThreads): Promise<SwitchedHosts> {
+  const pair = await startSwitchedHosts(2, threads, nic);
+  try {
+    await Promise.all(pair.agents.map(async (agent, i) => {
+      await agent.create({ name: `c${i + 1}`, ip: `${CONTAINER_IPS[i]}/16` });
+      await agent.start(`c${i + 1}`);
+    }));
+  } catch (err) {
+    await pair.close();
+    throw err;
+  }
+  return pair;
 }
 
 const checksum = (out: string) => /bytes (\d+) fnv1a (\w+)/.exec(out)?.slice(1).join(' ');
 const rateOf = (out: string) => Number(/MB\/s ([\d.]+)/.exec(out)?.[1]);
 
 /** node1 → node2 through the console shells; the receiver runs in the background on node2. */
-async function hostTransfer(pair: Pair, bytes: number): Promise<number> {
-  const [a, b] = pair.shells;
+async function hostTransfer(pair: SwitchedHosts, bytes: number): Promise<number> {
+  const [a, b] = pair.shells as [SwitchedHosts['shells'][0], SwitchedHosts['shells'][0]];
   // A subshell: `cmd &` directly before ConsoleShell's `; echo END` would read `&;`, a syntax error.
   await b.run('rm -f /tmp/recv; (ctnet recv 5000 </dev/null >/tmp/recv 2>&1 &)');
   await new Promise((r) => setTimeout(r, 300));
@@ -106,8 +52,8 @@ async function hostTransfer(pair: Pair, bytes: number): Promise<number> {
 }
 
 /** Container c1 on node1 → container c2 on node2, both through the agents. */
-async function containerTransfer(pair: Pair, bytes: number): Promise<number> {
-  const [a, b] = pair.agents;
+async function containerTransfer(pair: SwitchedHosts, bytes: number): Promise<number> {
+  const [a, b] = pair.agents as [SwitchedHosts['agents'][0], SwitchedHosts['agents'][0]];
   const recv = b.execText('c2', ['ctnet', 'recv', '5001'], { timeout: 180 });
   await new Promise((r) => setTimeout(r, 300));
   const sent = await a.execText('c1', ['ctnet', 'send', CONTAINER_IPS[1]!, '5001', String(bytes)], { timeout: 180 });
@@ -123,53 +69,53 @@ function rtts(output: string): number[] {
   return [...output.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
 }
 
-async function measure(nic: NicOptions, threads: string, start: (nic: NicOptions) => Promise<Pair>): Promise<void> {
-  const label = { nic: describeNic(nic), threads };
-  let pair: Pair | undefined;
+const describeNic = (nic: NicOptions) => (nic.type === 'virtio' ? `virtio MTU ${nic.mtu ?? 1500}` : 'ne2k MTU 1500');
+const setupName = (nic: NicOptions, threads: HostThreads) => `${describeNic(nic)}, ${threads === 'workers' ? '2 workers' : 'one thread'}`;
+const PATHS = ['host → host', 'container → container'] as const;
+
+async function measure(rec: Recorder, nic: NicOptions, threads: HostThreads, runs: number, bytes: number): Promise<void> {
+  const name = setupName(nic, threads);
+  const baselineName = setupName(NE2K, threads);
+  let pair: SwitchedHosts | undefined;
+  await rec.phase('network', `${name}: setup`, async () => { pair = await startPair(nic, threads); });
+  if (!pair) return;
+  const p = pair;
+  const transfers = {
+    'host → host': (n: number) => hostTransfer(p, n),
+    'container → container': (n: number) => containerTransfer(p, n),
+  };
+  const pings = {
+    'host → host': async () => rtts((await p.shells[0]!.run('ping -c 10 -i 0.2 10.0.0.2')).output),
+    'container → container': async () => rtts((await p.agents[0]!.execText('c1', ['ping', '-c', '10', '-i', '0.2', CONTAINER_IPS[1]!])).stdout),
+  };
   try {
-    pair = await start(nic);
-    const p = pair;
-    const paths: [string, (bytes: number) => Promise<number>, () => Promise<number[]>][] = [
-      ['host → host', (bytes) => hostTransfer(p, bytes),
-        async () => rtts((await p.shells[0].run('ping -c 10 -i 0.2 10.0.0.2')).output)],
-      ['container → container', (bytes) => containerTransfer(p, bytes),
-        async () => rtts((await p.agents[0].execText('c1', ['ping', '-c', '10', '-i', '0.2', CONTAINER_IPS[1]!])).stdout)],
-    ];
-    for (const [path, transfer, ping] of paths) {
-      try {
-        await transfer(BYTES); // warm-up: v86 compiles hot guest code only after it ran a while
+    for (const path of PATHS) {
+      const tcp = `network TCP ${path}`;
+      const ping = `network ping RTT ${path}`;
+      const vs = (group: string) => (nic === NE2K ? {} : { baseline: { group, name: baselineName, label: 'ne2k' } });
+      await rec.phase(tcp, name, async () => {
+        await transfers[path](bytes); // warm-up: v86 compiles hot guest code only after it ran a while
         const rates: number[] = [];
-        for (let i = 0; i < RUNS; i++) rates.push(await transfer(BYTES));
-        const samples = await ping();
-        rows.push({ ...label, path, rate: summarize(rates), rtt: samples.length ? summarize(samples) : undefined });
-      } catch (err) {
-        rows.push({ ...label, path, error: err instanceof Error ? err.message : String(err) });
-      }
-      printRow(rows.at(-1)!);
+        for (let i = 0; i < runs; i++) rates.push(await transfers[path](bytes));
+        rec.samples(tcp, name, 'MB/s', rates, vs(tcp));
+      });
+      await rec.phase(ping, name, async () => rec.samples(ping, name, 'ms', await pings[path](), vs(ping)));
     }
-  } catch (err) {
-    rows.push({ ...label, path: 'setup', error: err instanceof Error ? err.message : String(err) });
-    printRow(rows.at(-1)!);
   } finally {
-    await pair?.close();
+    await p.close();
   }
 }
 
-const describeNic = (nic: NicOptions) => (nic.type === 'virtio' ? `virtio MTU ${nic.mtu ?? 1500}` : 'ne2k MTU 1500');
-const cols = (r: Pick<Row, 'nic' | 'threads' | 'path'>) => `${r.nic.padEnd(18)} ${r.threads.padEnd(11)} ${r.path.padEnd(22)}`;
-const mbs = (s: Summary) => `${s.median.toFixed(1).padStart(5)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`.padEnd(20);
-const ms = (s: Summary) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
-
-function printRow(r: Row): void {
-  console.log(`${cols(r)} ${r.error ? `failed: ${r.error}` : `${mbs(r.rate!)} ${r.rtt ? ms(r.rtt) : '?'}`}`);
+export async function networkBench(options: BenchOptions = {}): Promise<Row[]> {
+  const runs = Number(process.env.BENCH_RUNS ?? (options.quick ? 1 : 3));
+  const bytes = Number(process.env.BENCH_MIB ?? (options.quick ? 4 : 16)) << 20;
+  const rec = new Recorder(options.onRow);
+  process.stderr.write(`[bench] TCP: ${bytes >> 20} MiB per transfer, ${runs} timed after one warm-up; ping: 10 RTTs\n`);
+  // ne2k first: it is the baseline the virtio rows are compared with.
+  for (const nic of [NE2K, ...SETUPS.filter((n) => n !== NE2K)]) {
+    for (const threads of ['one thread', 'workers'] as const) await measure(rec, nic, threads, runs, bytes);
+  }
+  return rec.rows;
 }
 
-const started = performance.now();
-console.log(`ctlab network benchmark — ${os.cpus()[0]?.model ?? 'cpu?'} x${os.cpus().length}, node ${process.version}`);
-console.log(`TCP: ${BYTES >> 20} MiB per transfer, ${RUNS} timed after one warm-up, MB/s = 10^6 B/s, median (min–max); ping: 10 × RTT ms, median (min–max)\n`);
-console.log(`${cols({ nic: 'NIC', threads: 'hosts in', path: 'path' })} ${'TCP MB/s'.padEnd(20)} ping RTT ms`);
-for (const nic of SETUPS) {
-  await measure(nic, 'one thread', oneThread);
-  await measure(nic, '2 workers', twoWorkers);
-}
-console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+if (isMain(import.meta.url)) await runStandalone('network benchmark', networkBench);

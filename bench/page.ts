@@ -1,15 +1,15 @@
 // The page's UI thread while both hosts of the tab run: long tasks (over 50 ms, the browser's own
 // PerformanceObserver 'longtask' entries) during the boot, while idle, and during a TCP transfer
 // between containers on the two hosts, driven from the panel as a user would. Also writes a
-// screenshot of the panel with the two hosts and their containers. Prints figures; asserts nothing.
+// screenshot of the panel with the two hosts and their containers. Reports figures; asserts nothing.
 // Run: npm run bench:page   (RUNS=n page loads, default 2; IDLE_S=n seconds idle, default 10; SCREENSHOT=path)
-import os from 'node:os';
 import { launchChromium, serveBuiltSite } from '../tests/e2e/browser';
 import {
   containerTerminalText, createContainer, openContainerTerminal, typeInContainer, waitForHostRunning,
 } from '../tests/e2e/panel';
+import { isMain, runStandalone } from './standalone';
+import { Recorder, type BenchOptions, type Row } from './stats';
 
-const RUNS = Number(process.env.RUNS ?? 2);
 const IDLE_S = Number(process.env.IDLE_S ?? 10);
 const SCREENSHOT = process.env.SCREENSHOT ?? '.build/panel-issue4.png';
 const TRANSFER_BYTES = 32 << 20;
@@ -28,7 +28,7 @@ interface LongTask { start: number; duration: number; where: string }
 interface Phase { label: string; from: number; to: number }
 
 async function onePage(browser: Awaited<ReturnType<typeof launchChromium>>, url: string, screenshot: string | undefined):
-  Promise<{ phases: Phase[]; tasks: LongTask[]; rate: string; errors: string[] }> {
+  Promise<{ phases: Phase[]; tasks: LongTask[]; rate: number | undefined; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -70,31 +70,43 @@ async function onePage(browser: Awaited<ReturnType<typeof launchChromium>>, url:
     await page.screenshot({ path: screenshot, fullPage: true });
   }
   await context.close();
-  return { phases, tasks, errors, rate: received ? `${received[3]} MB/s (${received[1]} bytes in ${received[2]} s)` : 'not found' };
+  return { phases, tasks, errors, rate: received ? Number(received[3]) : undefined };
 }
 
-const site = await serveBuiltSite();
-const browser = await launchChromium();
-try {
-  console.log(`ctlab page benchmark — ${os.cpus()[0]?.model ?? 'cpu?'} x${os.cpus().length}, Chromium (headless), UI-thread long tasks (> 50 ms), ${RUNS} page loads\n`);
-  const results: Awaited<ReturnType<typeof onePage>>[] = [];
-  for (let i = 0; i < RUNS; i++) results.push(await onePage(browser, site.url, i === RUNS - 1 ? SCREENSHOT : undefined));
-  console.log(`${'phase'.padEnd(42)} ${'length s'.padStart(9)}   long tasks per run   max ms per run`);
-  results[0]!.phases.forEach(({ label }, p) => {
-    const per = results.map((r) => {
-      const { from, to } = r.phases[p]!;
-      const inPhase = r.tasks.filter((t) => t.start >= from && t.start < to);
-      return { n: inPhase.length, max: Math.max(0, ...inPhase.map((t) => t.duration)), len: (to - from) / 1000 };
+const GROUP = 'page UI thread (Chromium, long tasks > 50 ms)';
+
+export async function pageBench(options: BenchOptions = {}): Promise<Row[]> {
+  const runs = Number(process.env.RUNS ?? (options.quick ? 1 : 2));
+  const rec = new Recorder(options.onRow);
+  await rec.phase(GROUP, 'page loads', async () => {
+    const site = await serveBuiltSite();
+    const browser = await launchChromium();
+    const results: Awaited<ReturnType<typeof onePage>>[] = [];
+    try {
+      for (let i = 0; i < runs; i++) results.push(await onePage(browser, site.url, i === runs - 1 ? SCREENSHOT : undefined));
+    } finally {
+      await browser.close();
+      await site.close();
+    }
+    results[0]!.phases.forEach(({ label }, p) => {
+      const per = results.map((r) => {
+        const { from, to } = r.phases[p]!;
+        const inPhase = r.tasks.filter((t) => t.start >= from && t.start < to);
+        return { n: inPhase.length, max: Math.max(0, ...inPhase.map((t) => t.duration)), len: to - from };
+      });
+      rec.samples(GROUP, `${label}: phase length`, 'ms', per.map((x) => x.len));
+      rec.samples(GROUP, `${label}: long tasks`, 'count', per.map((x) => x.n));
+      rec.samples(GROUP, `${label}: longest task`, 'ms', per.map((x) => x.max));
     });
-    console.log(`${label.padEnd(42)} ${per.map((x) => x.len.toFixed(1)).join('/').padStart(9)}   ${per.map((x) => x.n).join(' / ').padEnd(19)}  ${per.map((x) => x.max.toFixed(0)).join(' / ')}`);
+    rec.samples(GROUP, `TCP ${TRANSFER_BYTES >> 20} MiB c1 → c2, as the receiver saw it`, 'MB/s',
+      results.map((r) => r.rate).filter((r): r is number => r !== undefined));
+    results.forEach((r, i) => {
+      if (process.env.VERBOSE) for (const t of r.tasks) console.log(`  run ${i + 1}: long task at ${(t.start / 1000).toFixed(2)} s: ${t.duration.toFixed(0)} ms ${t.where}`);
+      if (r.errors.length) console.log(`  run ${i + 1}: page errors: ${r.errors.join(' | ')}`);
+    });
+    console.log(`screenshot (last run): ${SCREENSHOT}`);
   });
-  results.forEach((r, i) => {
-    console.log(`\nrun ${i + 1}: transfer as the receiver saw it: ${r.rate}`);
-    if (process.env.VERBOSE) for (const t of r.tasks) console.log(`  long task at ${(t.start / 1000).toFixed(2)} s: ${t.duration.toFixed(0)} ms ${t.where}`);
-    if (r.errors.length) console.log(`  page errors: ${r.errors.join(' | ')}`);
-  });
-  console.log(`screenshot (last run): ${SCREENSHOT}`);
-} finally {
-  await browser.close();
-  await site.close();
+  return rec.rows;
 }
+
+if (isMain(import.meta.url)) await runStandalone('page benchmark', pageBench);
