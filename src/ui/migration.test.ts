@@ -14,7 +14,7 @@ const REPORT: MigrateReport = {
 describe('migration phases', () => {
   it('read as people words and fill the bar in order', () => {
     const phases = ['connecting', 'pre-copy 1', 'pre-copy 1: 1245184 bytes', 'pre-copy 2', 'pre-copy 2: 40960 bytes', 'pre-copy 3',
-      'pre-copy 3: 0 bytes', 'freezing', 'files', 'memory', 'filesystem',
+      'pre-copy 3: 0 bytes', 'freezing', 'filesystem', 'files', 'memory',
       'restoring', 'committing', 'cleaning up'];
     const steps = phases.map(migrationStep);
     for (let i = 1; i < steps.length; i++) expect(steps[i]!.fraction).toBeGreaterThan(steps[i - 1]!.fraction);

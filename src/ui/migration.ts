@@ -42,9 +42,10 @@ export function roundsLine(rounds: readonly PrecopyRound[]): string {
 const STEPS: Record<string, MigrationStep> = {
   connecting: { label: 'connecting to the destination', fraction: 0.04 },
   freezing: { label: 'frozen: saving what changed since the last round', fraction: 0.55 },
-  files: { label: 'frozen: open files', fraction: 0.6 },
-  memory: { label: 'frozen: memory (pages the destination holds go as references)', fraction: 0.66 },
-  filesystem: { label: 'frozen: files of its upper layer', fraction: 0.72 },
+  // The image's head first: the destination starts building the container from it.
+  filesystem: { label: 'frozen: files of its upper layer (the destination starts building it)', fraction: 0.6 },
+  files: { label: 'frozen: open files', fraction: 0.66 },
+  memory: { label: 'frozen: memory (pages the destination holds go as references)', fraction: 0.72 },
   restoring: { label: 'frozen: the destination restores it', fraction: 0.8 },
   committing: { label: 'committing: the destination starts it', fraction: 0.9 },
   stopping: { label: 'ending the source copy', fraction: 0.93 },
