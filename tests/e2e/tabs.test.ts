@@ -3,11 +3,14 @@
 // running container moves live from a host of tab 1 to a host of tab 2 ("Move to…", drag and drop).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
 import { launchChromium, serveBuiltSite } from './browser';
 import {
   ACTION_TIMEOUT_MS, containerRow, containerTerminal, containerTerminalText, createContainer, hostCard, openContainerTerminal, settledRow,
   typeInContainer, waitForHostRunning,
 } from './panel';
+
+const mkdirp = (dir: string) => mkdir(dir, { recursive: true });
 
 let site: Awaited<ReturnType<typeof serveBuiltSite>>;
 let browser: Browser;
@@ -92,6 +95,13 @@ describe('two tabs of the page', () => {
     // Every other host of the cluster, this tab's and the other's.
     expect(await Promise.all((await menu.getByRole('menuitem').all()).map((item) => item.getAttribute('data-target'))))
       .toEqual(['node2', 'node3', 'node4']);
+    // Every text the live rounds line shows, however briefly (a string: no DOM types here).
+    await tab1.evaluate(`(() => {
+      window.__rounds = [];
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('[data-testid="migration-rounds"]')) window.__rounds.push(el.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    })()`);
     await menu.getByRole('menuitem', { name: /node3/ }).click();
 
     // Under way: the source host shows the phases; then the figures of the move.
@@ -103,6 +113,24 @@ describe('two tabs of the page', () => {
     expect(await done.getAttribute('data-to')).toBe('node3');
     expect(await done.getByTestId('migration-summary').innerText())
       .toMatch(/^downtime \d+ ms, total [\d.]+ m?s, moved [\d.]+ \w+ \(\d pre-copy rounds?: .*\)$/);
+    // Each pre-copy round's bytes showed while it moved.
+    const rounds = await tab1.evaluate('window.__rounds') as string[];
+    expect(rounds.some((text) => /^pre-copy round 1: [\d.]+ (B|KiB|MiB)/.test(text)), rounds.join(' | ')).toBe(true);
+    // The ping timeline: a probe on node2 pinged it every 100 ms; once the ping stops every slot is settled.
+    const timeline = done.getByTestId('ping-timeline');
+    await timeline.and(tab1.locator('[data-state="stopped"]')).waitFor({ timeout: 30_000 });
+    expect(await timeline.innerText()).toMatch(/ping every 100 ms from ping-probe-\w+ on node2 to mig \(10\.0\.1\.\d+\)/);
+    const slots = await timeline.getByTestId('ping-slot').count();
+    expect(slots).toBeGreaterThan(5);
+    expect(Number(await timeline.getAttribute('data-slots'))).toBe(slots);
+    expect(await timeline.locator('[data-testid="ping-slot"][data-state="answered"]').count()).toBeGreaterThan(0);
+    expect(await timeline.locator('[data-testid="ping-slot"][data-state="pending"]').count()).toBe(0);
+    expect(await timeline.getByTestId('ping-frozen').count()).toBe(1);
+    expect(await timeline.getByTestId('ping-counts').innerText()).toMatch(/^\d+ answered, \d+ missed/);
+    await mkdirp('.build');
+    await hostCard(tab1, 'node1').screenshot({ path: '.build/migration-timeline.png' });
+    // The probe is gone, and was never listed.
+    await expect.poll(async () => (await tab1.locator('[data-testid="container"][data-container^="ping-probe-"]').count()), { timeout: 10_000 }).toBe(0);
 
     // Running in tab 2, gone from tab 1; its counter goes on there.
     await settledRow(tab2, 'node3', 'mig', 'running').waitFor({ timeout: 20_000 });
