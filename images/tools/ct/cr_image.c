@@ -358,8 +358,7 @@ static int check_record(const struct rec_ref *r, struct ct_err *err)
 }
 
 /* Walks the records after the header; fills refs (if not NULL) and counts them. */
-/* A head ends where the data given ends, after whole records of the head's types only. */
-static bool head_type(uint32_t t)
+bool cr_rec_in_head(uint32_t t)
 {
 	return t == CR_REC_CONTAINER || t == CR_REC_FSENTRY || t == CR_REC_LOG;
 }
@@ -380,7 +379,7 @@ static int walk(const unsigned char *data, size_t size, bool head, bool crcs, st
 		memcpy(&r, data + off, sizeof(r));
 		if (r.type == 0 || r.type >= CR_REC_MAX)
 			return ct_fail(err, BAD, "record %u has an unknown type %u", n, r.type);
-		if (head && !head_type(r.type))
+		if (head && !cr_rec_in_head(r.type))
 			return ct_fail(err, BAD, "record %u (%s) does not belong in the image's head", n, cr_rec_name(r.type));
 		if (r.len > CR_MAX_RECORD || size - off - sizeof(r) < (size_t)r.len + sizeof(uint32_t))
 			return ct_fail(err, BAD, "the image is truncated in record %u (%s)", n, cr_rec_name(r.type));

@@ -274,6 +274,8 @@ int cr_image_parse_checked(struct cr_image *img, const void *data, size_t size, 
 /* The head of an image still arriving: the header and the records a restore needs before any
  * process (container, filesystem, log), up to exactly size; no process, file or end record. */
 int cr_image_parse_head(struct cr_image *img, const void *data, size_t size, struct ct_err *err);
+/* The record types of an image's head (container, filesystem entries, and the log that closes it). */
+bool cr_rec_in_head(uint32_t type);
 void cr_image_free(struct cr_image *img);
 const struct cr_file *cr_image_file(const struct cr_image *img, uint32_t id);
 const struct cr_proc_index *cr_image_proc(const struct cr_image *img, int32_t pid);

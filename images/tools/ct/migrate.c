@@ -746,11 +746,6 @@ struct restore_result {
 	struct ct_err err;
 };
 
-static bool head_record(uint32_t type)
-{
-	return type == CR_REC_CONTAINER || type == CR_REC_FSENTRY || type == CR_REC_LOG;
-}
-
 static int start_restorer(struct restorer *x, int sock, const char *name, const char *path, size_t head_size,
 			  struct ct_err *err)
 {
@@ -834,10 +829,10 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 			ct_fail(err, "bad_image", "the migration stream holds a record of %u bytes", rec.len);
 			goto out;
 		}
-		if (!x->pid && !head_record(rec.type)) {
+		if (!x->pid && !cr_rec_in_head(rec.type)) {
 			if (start_restorer(x, sock, name, path, (size_t)written, err) < 0)
 				goto out;
-		} else if (x->pid && head_record(rec.type)) {   /* the log included: one, and last in the head */
+		} else if (x->pid && cr_rec_in_head(rec.type)) {   /* the log included: one, and last in the head */
 			ct_fail(err, "bad_image", "the migration stream has a %s record after its head", cr_rec_name(rec.type));
 			goto out;
 		}
