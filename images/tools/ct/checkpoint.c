@@ -24,6 +24,7 @@
 #include "config.h"
 #include "console.h"
 #include "container.h"
+#include "cr_batch.h"
 #include "cr_files.h"
 #include "cr_fs.h"
 #include "cr_mem.h"
@@ -314,13 +315,13 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 			ct_fail(err, "unsupported", "process %d has no vDSO", p->pid);
 		goto out;
 	}
-	long scratch = pt_call(&t->pt, "mapping a scratch page", err, SYS_mmap2, 6, 0L, (long)CR_PAGE,
-			       (long)(PROT_READ | PROT_WRITE), (long)(MAP_PRIVATE | MAP_ANONYMOUS), -1L, 0L);
+	long scratch = pt_call(&t->pt, "mapping a scratch area", err, SYS_mmap2, 6, 0L, (long)PT_BATCH_SCRATCH,
+			       (long)(PROT_READ | PROT_WRITE | PROT_EXEC), (long)(MAP_PRIVATE | MAP_ANONYMOUS), -1L, 0L);
 	if (scratch < 0 && scratch > -4096)
 		goto out;
 	rc = cr_task_dump(&t->pt, &t->st, id_base, (uint32_t)scratch, p, err);
 	long ignored;
-	pt_syscall(&t->pt, SYS_munmap, &ignored, NULL, 2, scratch, (long)CR_PAGE);
+	pt_syscall(&t->pt, SYS_munmap, &ignored, NULL, 2, scratch, (long)PT_BATCH_SCRATCH);
 	/* Its own registers back at once: should we die now, the kernel lets it go as it was. */
 	if (pt_set_final_regs(&t->pt, &t->pt.regs, err) < 0)
 		rc = -1;

@@ -271,16 +271,34 @@ static const struct cr_vma *saved_kind(const struct cr_proc_index *x, uint32_t k
 	return NULL;
 }
 
-static int move_area(struct pt_task *t, uint32_t from, uint32_t len, uint32_t to, struct ct_err *err)
+static int move_area(struct pt_task *t, struct pt_batch *b, uint32_t from, uint32_t len, uint32_t to, struct ct_err *err)
 {
 	if (from == to)
 		return 0;
-	return pt_call(t, "moving the vDSO", err, SYS_mremap, 5, (long)from, (long)len, (long)len,
-		       (long)(MREMAP_MAYMOVE | MREMAP_FIXED), (long)to) < 0 ? -1 : 0;
+	if (pt_batch_room(t, b, 1, 0, err) < 0)
+		return -1;
+	pt_batch_add(b, "moving the vDSO", SYS_mremap, 5, (long)from, (long)len, (long)len,
+		     (long)(MREMAP_MAYMOVE | MREMAP_FIXED), (long)to);
+	return 0;
+}
+
+/* Runs the batch of mappings; a failed mmap is named by its area. */
+static int run_maps(struct pt_task *t, struct pt_batch *b, const struct cr_vma **vma_of, int32_t pid, struct ct_err *err)
+{
+	if (pt_batch_run(t, b, err) == 0) {
+		pt_batch_init(b, b->scratch);
+		return 0;
+	}
+	const struct cr_vma *v = b->failed >= 0 ? vma_of[b->failed] : NULL;
+	if (v) {
+		errno = -(int32_t)b->op[b->failed].ret;
+		ct_fail_errno(err, "mapping %#x-%#x %s in process %d", v->start, v->end, v->path, pid);
+	}
+	return -1;
 }
 
 int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struct cr_map_files *mf,
-		   uint32_t *scratch_out, struct ct_err *err)
+		   struct pt_batch *b, struct ct_err *err)
 {
 	struct cr_area *cur;
 	uint32_t ncur;
@@ -288,8 +306,13 @@ int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struc
 	if (cr_mem_read_maps(t->hpid, pid, &cur, &ncur, err) < 0)
 		return -1;
 	int rc = -1;
+	const struct cr_vma **vma_of = calloc(PT_BATCH_OPS, sizeof(*vma_of));
 	const struct cr_area *vdso = find_kind(cur, ncur, CR_VMA_VDSO), *vvar = find_kind(cur, ncur, CR_VMA_VVAR);
 	const struct cr_vma *svdso = saved_kind(x, CR_VMA_VDSO), *svvar = saved_kind(x, CR_VMA_VVAR);
+	if (!vma_of) {
+		ct_fail(err, "failed", "out of memory");
+		goto out;
+	}
 	if (!vdso || !svdso || vdso->end - vdso->start != svdso->end - svdso->start ||
 	    (!vvar) != (!svvar) || (vvar && vvar->end - vvar->start != svvar->end - svvar->start)) {
 		ct_fail(err, "incompatible", "the vDSO of this kernel differs from the image's");
@@ -299,16 +322,18 @@ int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struc
 	if (pt_find_gadget(t, vdso->start, err) < 0)
 		goto out;
 	gadget_off = t->gadget - vdso->start;
-	uint32_t scratch = cr_mem_free_spot(cur, ncur, x, 2 * CR_PAGE);
+	uint32_t scratch = cr_mem_free_spot(cur, ncur, x, PT_BATCH_SCRATCH);
 	if (!scratch) {
-		ct_fail(err, "failed", "no room for a scratch page in process %d", pid);
+		ct_fail(err, "failed", "no room for a scratch area in process %d", pid);
 		goto out;
 	}
-	if (pt_call(t, "mapping a scratch page", err, SYS_mmap2, 6, (long)scratch, 2L * CR_PAGE,
-		    (long)(PROT_READ | PROT_WRITE), (long)(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), -1L, 0L) < 0)
+	if (pt_call(t, "mapping a scratch area", err, SYS_mmap2, 6, (long)scratch, (long)PT_BATCH_SCRATCH,
+		    (long)(PROT_READ | PROT_WRITE | PROT_EXEC), (long)(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), -1L, 0L) < 0)
 		goto out;
+	/* From here on one batch: the unmapping of the stub, the vDSO's move, the saved areas. */
+	pt_batch_init(b, scratch);
 	/* Unmap everything of the stub but the vDSO, vvar and scratch: the gaps between them. */
-	uint32_t keep[3][2] = { { vdso->start, vdso->end }, { scratch, scratch + 2 * CR_PAGE }, { 0, 0 } };
+	uint32_t keep[3][2] = { { vdso->start, vdso->end }, { scratch, scratch + PT_BATCH_SCRATCH }, { 0, 0 } };
 	int nkeep = 2;
 	if (vvar) {
 		keep[2][0] = vvar->start;
@@ -325,15 +350,15 @@ int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struc
 	uint32_t at = 0;
 	for (int i = 0; i <= nkeep; i++) {
 		uint32_t until = i < nkeep ? keep[i][0] : TASK_TOP;
-		if (until > at && pt_call(t, "unmapping the restorer", err, SYS_munmap, 2, (long)at, (long)(until - at)) < 0)
-			goto out;
+		if (until > at)
+			pt_batch_add(b, "unmapping the restorer", SYS_munmap, 2, (long)at, (long)(until - at));
 		if (i < nkeep)
 			at = keep[i][1];
 	}
 	/* The vDSO (and its data page) back where the task had them: code returns into it. */
 	uint32_t vdso_len = vdso->end - vdso->start, vvar_len = vvar ? vvar->end - vvar->start : 0;
 	if (vdso->start != svdso->start || (vvar && vvar->start != svvar->start)) {
-		struct cr_area busy[2] = { { .start = scratch, .end = scratch + 2 * CR_PAGE },
+		struct cr_area busy[2] = { { .start = scratch, .end = scratch + PT_BATCH_SCRATCH },
 					   { .start = vdso->start, .end = vdso->end } };
 		uint32_t tmp = cr_mem_free_spot(busy, 2, x, vdso_len + vvar_len + CR_PAGE);
 		if (vvar) {
@@ -345,14 +370,11 @@ int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struc
 			ct_fail(err, "failed", "no room to move the vDSO of process %d", pid);
 			goto out;
 		}
-		if ((vvar && move_area(t, vvar->start, vvar_len, tmp, err) < 0) ||
-		    move_area(t, vdso->start, vdso_len, tmp + vvar_len, err) < 0)
+		if ((vvar && move_area(t, b, vvar->start, vvar_len, tmp, err) < 0) ||
+		    move_area(t, b, vdso->start, vdso_len, tmp + vvar_len, err) < 0 ||
+		    (vvar && move_area(t, b, tmp, vvar_len, svvar->start, err) < 0) ||
+		    move_area(t, b, tmp + vvar_len, vdso_len, svdso->start, err) < 0)
 			goto out;
-		t->gadget = tmp + vvar_len + gadget_off;
-		if ((vvar && move_area(t, tmp, vvar_len, svvar->start, err) < 0) ||
-		    move_area(t, tmp + vvar_len, vdso_len, svdso->start, err) < 0)
-			goto out;
-		t->gadget = svdso->start + gadget_off;
 	}
 	/* The saved areas, then their contents (writes through /proc/PID/mem ignore protections). */
 	for (uint32_t i = 0; i < x->nvmas; i++) {
@@ -368,16 +390,15 @@ int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struc
 				if (!strcmp(mf->path[k], v->path))
 					fd = mf->base + k;
 		}
-		long r;
-		if (pt_syscall(t, SYS_mmap2, &r, err, 6, (long)v->start, (long)(v->end - v->start), (long)v->prot, flags,
-			       fd, (long)(v->kind == CR_VMA_FILE ? v->pgoff : 0)) < 0)
+		if (b->n == PT_BATCH_OPS && run_maps(t, b, vma_of, pid, err) < 0)
 			goto out;
-		if ((uint32_t)r != v->start) {
-			errno = r < 0 && r > -4096 ? (int)-r : EFAULT;
-			ct_fail_errno(err, "mapping %#x-%#x %s in process %d", v->start, v->end, v->path, pid);
-			goto out;
-		}
+		vma_of[b->n] = v;
+		pt_batch_add(b, "mapping an area", SYS_mmap2, 6, (long)v->start, (long)(v->end - v->start), (long)v->prot,
+			     flags, fd, (long)(v->kind == CR_VMA_FILE ? v->pgoff : 0));
 	}
+	if (run_maps(t, b, vma_of, pid, err) < 0)
+		goto out;
+	t->gadget = svdso->start + gadget_off;
 	for (uint32_t i = 0; i < x->npages; i++) {
 		const struct cr_pages *g = x->pages[i];
 		if (pt_mem_write(t, g->addr, cr_after(g, sizeof(*g)), (size_t)g->npages * CR_PAGE) < 0) {
@@ -385,9 +406,9 @@ int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struc
 			goto out;
 		}
 	}
-	*scratch_out = scratch;
 	rc = 0;
 out:
+	free(vma_of);
 	free(cur);
 	return rc;
 }

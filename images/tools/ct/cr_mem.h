@@ -7,6 +7,7 @@
 #define CT_CR_MEM_H
 
 #include <stdbool.h>
+#include "cr_batch.h"
 #include "cr_image.h"
 #include "cr_ptrace.h"
 
@@ -47,10 +48,11 @@ struct cr_map_files {
 };
 int cr_map_files(const struct cr_proc_index *x, struct cr_map_files *mf, struct ct_err *err);
 
-/* In a seized stub: unmap the stub, move the vDSO, map and fill the saved areas, and map a
- * scratch page (its address in *scratch) free in the saved layout. */
+/* In a seized stub: map a scratch area free in the saved layout, then in one batch unmap the
+ * stub, move the vDSO and map the saved areas; fill them. Leaves b empty, on the scratch area
+ * (b->scratch), for the rest of the restore. */
 int cr_mem_restore(struct pt_task *t, const struct cr_proc_index *x, const struct cr_map_files *mf,
-		   uint32_t *scratch, struct ct_err *err);
+		   struct pt_batch *b, struct ct_err *err);
 
 /* An address for scratch pages free in both the task's current layout and its saved one. */
 uint32_t cr_mem_free_spot(const struct cr_area *a, uint32_t na, const struct cr_proc_index *x, uint32_t len);

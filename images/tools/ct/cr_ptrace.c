@@ -219,6 +219,29 @@ long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, i
 	return ret;
 }
 
+int pt_run_to_trap(struct pt_task *t, const struct cr_regs *regs, uint32_t trap_eip, struct ct_err *err)
+{
+	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)regs) < 0)
+		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
+	for (;;) {
+		int status;
+		struct cr_regs r;
+		if (pt(PTRACE_CONT, t->hpid, 0, 0) < 0)
+			return ct_fail_errno(err, "resuming process %d", t->hpid);
+		if (wait_stop(t, &status, err) < 0)
+			return -1;
+		if (!is_signal_stop(status))
+			continue;   /* an event stop (a SIGSTOP's group stop): go on */
+		int sig = WSTOPSIG(status);
+		if (sig == SIGTRAP && pt_get_regs(t->hpid, &r) == 0 && r.eip == trap_eip)
+			return 0;
+		/* A fault is the injected code's own: resuming would only repeat it. */
+		if (sig == SIGTRAP || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE)
+			return ct_fail(err, "failed", "injected code faulted in process %d (signal %d)", t->hpid, sig);
+		keep_stray(t);
+	}
+}
+
 int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err)
 {
 	/* From a syscall-exit stop the kernel would return straight to user mode; an interrupt makes

@@ -1,8 +1,8 @@
 /*
  * Holding a task still and acting in its name: ptrace seize/interrupt, registers, and syscalls run
  * inside the task. A syscall is injected by pointing EIP at an `int $0x80` in the task's vDSO and
- * stepping it with PTRACE_SYSCALL from entry stop to exit stop, so no code is ever written into
- * the task and the task never runs a user instruction while we hold it.
+ * stepping it with PTRACE_SYSCALL from entry stop to exit stop. Many syscalls at once run from a
+ * few bytes of code put in a scratch page of the task (cr_batch.h), which stops on an int3.
  */
 #ifndef CT_CR_PTRACE_H
 #define CT_CR_PTRACE_H
@@ -35,6 +35,8 @@ int pt_find_gadget(struct pt_task *t, uint32_t vdso_start, struct ct_err *err);
 int pt_syscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int nargs, ...);
 /* Like pt_syscall, but a negative result is an error naming what. */
 long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, int nargs, ...);
+/* Resumes the task with regs until it traps (int3) at trap_eip; signals on the way are kept. */
+int pt_run_to_trap(struct pt_task *t, const struct cr_regs *regs, uint32_t trap_eip, struct ct_err *err);
 /* Brings the task back to a stop inside signal handling, where the kernel's syscall-restart logic
  * runs on resume, and installs regs. */
 int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err);

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "cr_batch.h"
 #include "cr_task.h"
 #include "ct.h"
 #include "util.h"
@@ -217,55 +218,88 @@ int cr_task_dump(struct pt_task *t, const struct cr_proc_status *st, uint32_t id
 		return ct_fail_errno(err, "reading the signal mask of process %d", st->ns_pid);
 	p->sigmask = mask;
 
-	/* What only the task itself can tell: injected syscalls answering through the scratch page. */
-	long ret;
-	if (pt_syscall(t, SYS_brk, &ret, err, 1, 0L) < 0)
-		return -1;
-	p->mm[5] = (uint32_t)ret;
+	/* What only the task itself can tell: one batch of syscalls answering through the scratch. */
+	struct pt_batch *b = malloc(sizeof(*b));
+	if (!b)
+		return ct_fail(err, "failed", "out of memory");
+	pt_batch_init(b, scratch);
+	int brk = pt_batch_add(b, "reading the program break", SYS_brk, 1, 0L);
+	uint32_t act[CR_NSIG] = { 0 };
 	for (int sig = 1; sig <= CR_NSIG; sig++) {
-		struct cr_sigaction *a = &p->sigactions[sig - 1];
 		uint64_t bit = 1ull << (sig - 1);
 		if (st->sig_ign & bit)
-			a->handler = (uint32_t)(uintptr_t)SIG_IGN;
+			p->sigactions[sig - 1].handler = (uint32_t)(uintptr_t)SIG_IGN;
 		if (!(st->sig_cgt & bit))
 			continue;
-		if (pt_call(t, "reading a signal handler", err, SYS_rt_sigaction, 4, (long)sig, 0L, (long)scratch, 8L) < 0 ||
-		    pt_mem_read(t, scratch, a, sizeof(*a)) < 0)
-			return -1;
+		act[sig - 1] = pt_batch_data(b, NULL, sizeof(struct cr_sigaction));
+		pt_batch_add(b, "reading a signal handler", SYS_rt_sigaction, 4, (long)sig, 0L, (long)act[sig - 1], 8L);
 	}
-	uint32_t buf[4];
-	if (pt_call(t, "reading the signal stack", err, SYS_sigaltstack, 2, 0L, (long)scratch) < 0 ||
-	    pt_mem_read(t, scratch, buf, 12) < 0)
-		return -1;
-	p->altstack_sp = buf[0];
-	p->altstack_flags = buf[1];
-	p->altstack_size = buf[2];
-	for (int w = 0; w < 3; w++)
-		if (pt_call(t, "reading a timer", err, SYS_getitimer, 2, (long)w, (long)scratch) < 0 ||
-		    pt_mem_read(t, scratch, p->itimer[w], 16) < 0)
-			return -1;
-	if (pt_call(t, "reading the tid address", err, SYS_prctl, 2, (long)PR_GET_TID_ADDRESS_, (long)scratch) < 0 ||
-	    pt_mem_read(t, scratch, &p->tid_address, 4) < 0)
-		return -1;
-	if (pt_call(t, "reading the robust list", err, SYS_get_robust_list, 3, 0L, (long)scratch, (long)scratch + 4) < 0 ||
-	    pt_mem_read(t, scratch, buf, 8) < 0)
-		return -1;
-	p->robust_list = buf[0];
-	p->robust_len = buf[1];
-	if (pt_call(t, "reading the parent-death signal", err, SYS_prctl, 2, (long)PR_GET_PDEATHSIG, (long)scratch) < 0 ||
-	    pt_mem_read(t, scratch, &p->pdeath_sig, 4) < 0)
-		return -1;
-	return 0;
+	uint32_t ss = pt_batch_data(b, NULL, 12), it[3], tid = pt_batch_data(b, NULL, 4);
+	uint32_t robust = pt_batch_data(b, NULL, 8), pdeath = pt_batch_data(b, NULL, 4);
+	pt_batch_add(b, "reading the signal stack", SYS_sigaltstack, 2, 0L, (long)ss);
+	for (int w = 0; w < 3; w++) {
+		it[w] = pt_batch_data(b, NULL, 16);
+		pt_batch_add(b, "reading a timer", SYS_getitimer, 2, (long)w, (long)it[w]);
+	}
+	pt_batch_add(b, "reading the tid address", SYS_prctl, 2, (long)PR_GET_TID_ADDRESS_, (long)tid);
+	pt_batch_add(b, "reading the robust list", SYS_get_robust_list, 3, 0L, (long)robust, (long)robust + 4);
+	int rc = pt_batch_add(b, "reading the parent-death signal", SYS_prctl, 2, (long)PR_GET_PDEATHSIG, (long)pdeath);
+	/* 64 handlers and a few words fit in one batch by far: a full one is a bug, not a limit. */
+	if (rc < 0 || !it[2] || !pdeath)
+		rc = ct_fail(err, "failed", "the batch of syscalls for process %d overflowed", st->ns_pid);
+	else
+		rc = pt_batch_run(t, b, err);
+	if (rc == 0) {
+		p->mm[5] = b->op[brk].ret;
+		for (int sig = 1; sig <= CR_NSIG; sig++)
+			if (act[sig - 1])
+				memcpy(&p->sigactions[sig - 1], pt_batch_at(b, act[sig - 1]), sizeof(struct cr_sigaction));
+		uint32_t buf[3];
+		memcpy(buf, pt_batch_at(b, ss), 12);
+		p->altstack_sp = buf[0];
+		p->altstack_flags = buf[1];
+		p->altstack_size = buf[2];
+		for (int w = 0; w < 3; w++)
+			memcpy(p->itimer[w], pt_batch_at(b, it[w]), 16);
+		memcpy(&p->tid_address, pt_batch_at(b, tid), 4);
+		memcpy(buf, pt_batch_at(b, robust), 8);
+		p->robust_list = buf[0];
+		p->robust_len = buf[1];
+		memcpy(&p->pdeath_sig, pt_batch_at(b, pdeath), 4);
+	}
+	free(b);
+	return rc;
 }
 
 /* --- restore ------------------------------------------------------------------------------------ */
 
-static int call_with(struct pt_task *t, uint32_t scratch, const void *data, size_t len, const char *what,
-		     struct ct_err *err, long nr, int nargs, long a, long b, long c, long d)
+/* Stands for the address of a syscall's data in add_with's arguments. */
+#define DATA_ADDR (-1L)
+
+/* A syscall taking data (copied into the batch's area); fails only when the batch cannot hold it. */
+static int add_with(struct pt_task *t, struct pt_batch *b, const void *data, uint32_t len, const char *what, long nr,
+		    int nargs, long a, long b2, long c, long d, struct ct_err *err)
 {
-	if (len && pt_mem_write(t, scratch, data, len) < 0)
-		return ct_fail_errno(err, "writing to process %d", t->hpid);
-	return pt_call(t, what, err, nr, nargs, a, b, c, d) < 0 ? -1 : 0;
+	if (pt_batch_room(t, b, 1, len, err) < 0)
+		return -1;
+	uint32_t at = pt_batch_data(b, data, len);
+	if (!at)
+		return ct_fail(err, "failed", "%s: %u bytes do not fit a batch", what, len);
+	long args[4] = { a, b2, c, d };
+	for (int i = 0; i < 4; i++)
+		if (args[i] == DATA_ADDR)
+			args[i] = (long)at;
+	pt_batch_add(b, what, nr, nargs, args[0], args[1], args[2], args[3]);
+	return 0;
+}
+
+static int add(struct pt_task *t, struct pt_batch *b, const char *what, long nr, int nargs, long a, long b2, long c,
+	       long d, long e, struct ct_err *err)
+{
+	if (pt_batch_room(t, b, 1, 0, err) < 0)
+		return -1;
+	pt_batch_add(b, what, nr, nargs, a, b2, c, d, e);
+	return 0;
 }
 
 /* The stub already has the credentials a container's root processes have (most of them): then
@@ -282,102 +316,109 @@ static bool same_creds(pid_t hpid, const struct cr_proc *p, uint32_t id_base)
 	       now.cap_bnd == p->cap_bnd && now.cap_amb == p->cap_amb;
 }
 
-static int restore_creds(struct pt_task *t, const struct cr_proc *p, uint32_t scratch, struct ct_err *err)
+static int restore_creds(struct pt_task *t, const struct cr_proc *p, struct pt_batch *b, struct ct_err *err)
 {
 	if (same_creds(t->hpid, p, t->id_base))
 		goto dumpable;
 	for (int cap = 0; cap <= CAP_LAST; cap++)
 		if (!(p->cap_bnd & (1ull << cap)) &&
-		    pt_call(t, "dropping a bounding capability", err, SYS_prctl, 2, (long)PR_CAPBSET_DROP, (long)cap) < 0)
+		    add(t, b, "dropping a bounding capability", SYS_prctl, 2, (long)PR_CAPBSET_DROP, (long)cap, 0, 0, 0, err) < 0)
 			return -1;
 	uint32_t groups[CR_MAX_GROUPS];
 	memcpy(groups, p->groups, sizeof(groups));
-	if (call_with(t, scratch, groups, p->ngroups * 4, "setgroups", err, SYS_setgroups32, 2, p->ngroups, scratch, 0, 0) < 0 ||
-	    pt_call(t, "setresgid", err, SYS_setresgid32, 3, (long)p->gid[0], (long)p->gid[1], (long)p->gid[2]) < 0)
+	uint32_t ngroups = p->ngroups < CR_MAX_GROUPS ? p->ngroups : CR_MAX_GROUPS;
+	if (add_with(t, b, groups, ngroups * 4, "setgroups", SYS_setgroups32, 2, (long)ngroups, DATA_ADDR, 0, 0, err) < 0 ||
+	    add(t, b, "setresgid", SYS_setresgid32, 3, (long)p->gid[0], (long)p->gid[1], (long)p->gid[2], 0, 0, err) < 0)
 		return -1;
 	bool keep = p->uid[1] != 0 && p->cap_prm;
-	if (keep && pt_call(t, "keeping capabilities", err, SYS_prctl, 2, (long)PR_SET_KEEPCAPS, 1L) < 0)
+	if (keep && add(t, b, "keeping capabilities", SYS_prctl, 2, (long)PR_SET_KEEPCAPS, 1L, 0, 0, 0, err) < 0)
 		return -1;
-	if (pt_call(t, "setresuid", err, SYS_setresuid32, 3, (long)p->uid[0], (long)p->uid[1], (long)p->uid[2]) < 0)
+	if (add(t, b, "setresuid", SYS_setresuid32, 3, (long)p->uid[0], (long)p->uid[1], (long)p->uid[2], 0, 0, err) < 0)
 		return -1;
-	if (keep && pt_call(t, "keeping capabilities", err, SYS_prctl, 2, (long)PR_SET_KEEPCAPS, 0L) < 0)
+	if (keep && add(t, b, "keeping capabilities", SYS_prctl, 2, (long)PR_SET_KEEPCAPS, 0L, 0, 0, 0, err) < 0)
 		return -1;
 	uint32_t caps[8] = { CAP_VERSION_3, 0,
 			     (uint32_t)p->cap_eff, (uint32_t)p->cap_prm, (uint32_t)p->cap_inh,
 			     (uint32_t)(p->cap_eff >> 32), (uint32_t)(p->cap_prm >> 32), (uint32_t)(p->cap_inh >> 32) };
-	if (call_with(t, scratch, caps, sizeof(caps), "setting capabilities", err, SYS_capset, 2,
-		      scratch, scratch + 8, 0, 0) < 0)
+	/* capset(header, data): both in the data, the header first. */
+	if (pt_batch_room(t, b, 1, sizeof(caps), err) < 0)
 		return -1;
+	uint32_t at = pt_batch_data(b, caps, sizeof(caps));
+	pt_batch_add(b, "setting capabilities", SYS_capset, 2, (long)at, (long)at + 8);
 dumpable:
 	/* A uid change made the task undumpable (no exec follows to undo it), which would hide its
 	 * /proc files from the container's root. */
-	if (pt_call(t, "setting dumpable", err, SYS_prctl, 2, (long)PR_SET_DUMPABLE, 1L) < 0)
+	if (add(t, b, "setting dumpable", SYS_prctl, 2, (long)PR_SET_DUMPABLE, 1L, 0, 0, 0, err) < 0)
 		return -1;
 	if (p->no_new_privs &&
-	    pt_call(t, "setting no_new_privs", err, SYS_prctl, 5, (long)PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+	    add(t, b, "setting no_new_privs", SYS_prctl, 5, (long)PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L, err) < 0)
 		return -1;
 	return 0;
 }
 
-int cr_task_restore(struct pt_task *t, const struct cr_proc *p, int exe_fd, uint32_t scratch, struct ct_err *err)
+int cr_task_restore(struct pt_task *t, const struct cr_proc *p, int exe_fd, struct pt_batch *b, struct ct_err *err)
 {
 	/* The mm fields: brk, the argument and environment areas /proc/PID/cmdline shows, auxv. */
 	uint32_t auxv[CR_AUXV_MAX];
 	memcpy(auxv, p->auxv, sizeof(auxv));
+	uint32_t nauxv = p->nauxv < CR_AUXV_MAX ? p->nauxv : CR_AUXV_MAX;
+	if (pt_batch_room(t, b, 2, sizeof(struct mm_map) + sizeof(auxv) + 8, err) < 0)
+		return -1;
+	uint32_t auxv_at = pt_batch_data(b, auxv, nauxv * 4);
 	struct mm_map m = {
 		.start_code = p->mm[0], .end_code = p->mm[1], .start_data = p->mm[2], .end_data = p->mm[3],
 		.start_brk = p->mm[4], .brk = p->mm[5], .start_stack = p->mm[6], .arg_start = p->mm[7],
 		.arg_end = p->mm[8], .env_start = p->mm[9], .env_end = p->mm[10],
-		.auxv = scratch + 512, .auxv_size = p->nauxv * 4, .exe_fd = (uint32_t)exe_fd,
+		.auxv = auxv_at, .auxv_size = nauxv * 4, .exe_fd = (uint32_t)exe_fd,
 	};
-	if (pt_mem_write(t, scratch + 512, auxv, p->nauxv * 4) < 0 ||
-	    call_with(t, scratch, &m, sizeof(m), "restoring the memory layout (PR_SET_MM_MAP)", err,
-		      SYS_prctl, 4, PR_SET_MM_, PR_SET_MM_MAP_, scratch, sizeof(m)) < 0)
+	if (add_with(t, b, &m, sizeof(m), "restoring the memory layout (PR_SET_MM_MAP)", SYS_prctl, 4, PR_SET_MM_,
+		     PR_SET_MM_MAP_, DATA_ADDR, sizeof(m), err) < 0)
 		return -1;
 	char comm[16];
 	memcpy(comm, p->comm, sizeof(comm));
 	comm[15] = 0;
-	if (call_with(t, scratch, comm, sizeof(comm), "setting the name", err, SYS_prctl, 2, PR_SET_NAME, scratch, 0, 0) < 0)
+	if (add_with(t, b, comm, sizeof(comm), "setting the name", SYS_prctl, 2, PR_SET_NAME, DATA_ADDR, 0, 0, err) < 0)
 		return -1;
 	for (int sig = 1; sig <= CR_NSIG; sig++) {
 		struct cr_sigaction a = p->sigactions[sig - 1];
 		if (sig == SIGKILL || sig == SIGSTOP || (a.handler == 0 && a.flags == 0))
 			continue;
-		if (call_with(t, scratch, &a, sizeof(a), "setting a signal handler", err, SYS_rt_sigaction, 4,
-			      sig, scratch, 0, 8) < 0)
+		if (add_with(t, b, &a, sizeof(a), "setting a signal handler", SYS_rt_sigaction, 4, sig, DATA_ADDR, 0, 8, err) < 0)
 			return -1;
 	}
 	if (p->altstack_sp || p->altstack_size) {
 		uint32_t ss[3] = { p->altstack_sp, p->altstack_flags & ~1u /* SS_ONSTACK is a state */, p->altstack_size };
-		if (call_with(t, scratch, ss, sizeof(ss), "setting the signal stack", err, SYS_sigaltstack, 2, scratch, 0, 0, 0) < 0)
+		if (add_with(t, b, ss, sizeof(ss), "setting the signal stack", SYS_sigaltstack, 2, DATA_ADDR, 0, 0, 0, err) < 0)
 			return -1;
 	}
 	for (int w = 0; w < 3; w++) {
 		uint32_t it[4];
 		memcpy(it, p->itimer[w], sizeof(it));
 		if ((it[2] || it[3]) &&
-		    call_with(t, scratch, it, sizeof(it), "setting a timer", err, SYS_setitimer, 3, w, scratch, 0, 0) < 0)
+		    add_with(t, b, it, sizeof(it), "setting a timer", SYS_setitimer, 3, w, DATA_ADDR, 0, 0, err) < 0)
 			return -1;
 	}
-	if (p->tid_address && pt_call(t, "set_tid_address", err, SYS_set_tid_address, 1, (long)p->tid_address) < 0)
+	if (p->tid_address &&
+	    add(t, b, "set_tid_address", SYS_set_tid_address, 1, (long)p->tid_address, 0, 0, 0, 0, err) < 0)
 		return -1;
 	if (p->robust_list &&
-	    pt_call(t, "set_robust_list", err, SYS_set_robust_list, 2, (long)p->robust_list, (long)p->robust_len) < 0)
+	    add(t, b, "set_robust_list", SYS_set_robust_list, 2, (long)p->robust_list, (long)p->robust_len, 0, 0, 0, err) < 0)
 		return -1;
-	if (p->pdeath_sig && pt_call(t, "setting the parent-death signal", err, SYS_prctl, 2,
-				     (long)PR_SET_PDEATHSIG, (long)p->pdeath_sig) < 0)
+	if (p->pdeath_sig &&
+	    add(t, b, "setting the parent-death signal", SYS_prctl, 2, (long)PR_SET_PDEATHSIG, (long)p->pdeath_sig, 0, 0, 0, err) < 0)
 		return -1;
-	if (p->personality && pt_call(t, "setting the personality", err, SYS_personality, 1, (long)p->personality) < 0)
+	if (p->personality &&
+	    add(t, b, "setting the personality", SYS_personality, 1, (long)p->personality, 0, 0, 0, 0, err) < 0)
 		return -1;
 	for (int r = 0; r < CR_NRLIMIT; r++) {
 		struct rlimit64 lim = { p->rlim_cur[r], p->rlim_max[r] };
 		if (lim.rlim_max && sys(SYS_prlimit64, t->hpid, r, (long)&lim, 0) < 0)
 			return ct_fail_errno(err, "setting resource limit %d of process %d", r, p->pid);
 	}
-	return restore_creds(t, p, scratch, err);
+	return restore_creds(t, p, b, err);
 }
 
-int cr_task_queue_signals(struct pt_task *t, const struct cr_proc_index *x, uint32_t scratch, struct ct_err *err)
+int cr_task_queue_signals(struct pt_task *t, const struct cr_proc_index *x, struct pt_batch *b, struct ct_err *err)
 {
 	for (uint32_t i = 0; i < x->nsiginfo; i++) {
 		const struct cr_siginfo *s = x->siginfo[i];
@@ -386,10 +427,10 @@ int cr_task_queue_signals(struct pt_task *t, const struct cr_proc_index *x, uint
 		memcpy(info, s->info, sizeof(info));
 		memcpy(&signo, info, sizeof(signo));
 		int rc = s->shared
-			? call_with(t, scratch, info, sizeof(info), "queueing a signal", err, SYS_rt_sigqueueinfo, 3,
-				    x->proc->pid, signo, scratch, 0)
-			: call_with(t, scratch, info, sizeof(info), "queueing a signal", err, SYS_rt_tgsigqueueinfo, 4,
-				    x->proc->pid, x->proc->pid, signo, scratch);
+			? add_with(t, b, info, sizeof(info), "queueing a signal", SYS_rt_sigqueueinfo, 3,
+				   x->proc->pid, signo, DATA_ADDR, 0, err)
+			: add_with(t, b, info, sizeof(info), "queueing a signal", SYS_rt_tgsigqueueinfo, 4,
+				   x->proc->pid, x->proc->pid, signo, DATA_ADDR, err);
 		if (rc < 0)
 			return -1;
 	}

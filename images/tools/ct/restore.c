@@ -289,16 +289,21 @@ static pid_t host_pid_of(const char *name, int32_t ns_pid)
 static int restore_one(struct pt_task *t, const struct cr_proc_index *x, struct ct_err *err)
 {
 	struct cr_map_files mf;
-	uint32_t scratch;
-	long ignored;
-	if (cr_map_files(x, &mf, err) < 0 || cr_mem_restore(t, x, &mf, &scratch, err) < 0 ||
-	    cr_task_restore(t, x->proc, mf.base, scratch, err) < 0)
-		return -1;
-	if (pt_syscall(t, SYS_close_range, &ignored, err, 3, (long)mf.base, -1L, 0L) < 0 ||
-	    cr_task_queue_signals(t, x, scratch, err) < 0 ||
-	    pt_call(t, "unmapping the scratch page", err, SYS_munmap, 2, (long)scratch, 2L * CR_PAGE) < 0)
-		return -1;
-	return cr_task_finish(t, x->proc, err);
+	struct pt_batch *b = malloc(sizeof(*b));
+	if (!b)
+		return ct_fail(err, "failed", "out of memory");
+	/* Two batches: the memory layout (then its contents), and all the rest. */
+	int rc = cr_map_files(x, &mf, err) < 0 || cr_mem_restore(t, x, &mf, b, err) < 0 ||
+		 cr_task_restore(t, x->proc, mf.base, b, err) < 0 ||
+		 pt_batch_room(t, b, 1, 0, err) < 0 ? -1 : 0;
+	if (rc == 0) {
+		pt_batch_add(b, "closing the restorer's files", SYS_close_range, 3, (long)mf.base, -1L, 0L);
+		if (cr_task_queue_signals(t, x, b, err) < 0 || pt_batch_run(t, b, err) < 0 ||
+		    pt_call(t, "unmapping the scratch area", err, SYS_munmap, 2, (long)b->scratch, (long)PT_BATCH_SCRATCH) < 0)
+			rc = -1;
+	}
+	free(b);
+	return rc < 0 ? -1 : cr_task_finish(t, x->proc, err);
 }
 
 static int identity_matches(const struct cr_image *img, struct ct_err *err);
