@@ -14,7 +14,7 @@ const REPORT: MigrateReport = {
 describe('migration phases', () => {
   it('read as people words and fill the bar in order', () => {
     const phases = ['connecting', 'pre-copy 1', 'pre-copy 1: 1245184 bytes', 'pre-copy 2', 'pre-copy 2: 40960 bytes', 'pre-copy 3',
-      'pre-copy 3: 0 bytes', 'freezing', 'filesystem', 'files', 'memory',
+      'pre-copy 3: 0 bytes', 'destination building', 'freezing', 'filesystem', 'files', 'memory',
       'restoring', 'committing', 'cleaning up'];
     const steps = phases.map(migrationStep);
     for (let i = 1; i < steps.length; i++) expect(steps[i]!.fraction).toBeGreaterThan(steps[i - 1]!.fraction);
@@ -24,6 +24,7 @@ describe('migration phases', () => {
     expect(migrationStep('pre-copy 40: 5 bytes').fraction).toBeLessThan(migrationStep('freezing').fraction);
     expect(migrationStep('pre-copy 40').fraction).toBeLessThan(migrationStep('freezing').fraction);
     expect(migrationStep('committing').label).toMatch(/destination starts it/);
+    expect(migrationStep('destination building').label).toMatch(/still running here/);
     expect(migrationStep('something new').label).toBe('something new');
     expect(migrationStep(undefined).label).toBe('starting');
   });

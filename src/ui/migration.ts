@@ -41,9 +41,11 @@ export function roundsLine(rounds: readonly PrecopyRound[]): string {
 
 const STEPS: Record<string, MigrationStep> = {
   connecting: { label: 'connecting to the destination', fraction: 0.04 },
+  // The destination builds the container (namespaces, network, overlay) during the pre-copy; the
+  // freeze waits until it stands.
+  'destination building': { label: 'the destination builds the container (still running here)', fraction: 0.52 },
   freezing: { label: 'frozen: saving what changed since the last round', fraction: 0.55 },
-  // The image's head first: the destination starts building the container from it.
-  filesystem: { label: 'frozen: files of its upper layer (the destination starts building it)', fraction: 0.6 },
+  filesystem: { label: 'frozen: files of its upper layer', fraction: 0.6 },
   files: { label: 'frozen: open files', fraction: 0.66 },
   memory: { label: 'frozen: memory (pages the destination holds go as references)', fraction: 0.72 },
   restoring: { label: 'frozen: the destination restores it', fraction: 0.8 },

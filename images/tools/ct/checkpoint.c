@@ -319,6 +319,7 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 			       (long)(PROT_READ | PROT_WRITE | PROT_EXEC), (long)(MAP_PRIVATE | MAP_ANONYMOUS), -1L, 0L);
 	if (scratch < 0 && scratch > -4096)
 		goto out;
+	cr_trace("%lld dump: %d maps read, scratch mapped\n", now_ms(), p->pid);
 	rc = cr_task_dump(&t->pt, &t->st, id_base, (uint32_t)scratch, p, err);
 	long ignored;
 	pt_syscall(&t->pt, SYS_munmap, &ignored, NULL, 2, scratch, (long)PT_BATCH_SCRATCH);
@@ -330,6 +331,7 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 	if (rc < 0)
 		goto out;
 	rc = -1;
+	cr_trace("%lld dump: %d regs back\n", now_ms(), p->pid);
 	if (peek_signals(t, &sigs, &nsigs, err) < 0)
 		goto out;
 	p->nvmas = nareas;
@@ -387,6 +389,7 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 	free(log);
 	if (rc < 0 || cr_writer_flush(&w, err) < 0)   /* the head leaves now: see above */
 		goto fail;
+	cr_trace("%lld dump: head flushed\n", now_ms());
 	if (progress)
 		progress("files", arg);
 	files = cr_files_dump_new(console_rdev, k->init);
@@ -403,8 +406,9 @@ static int write_image(struct ckpt *k, const struct ct_config *cfg, int fd, stru
 	if (progress)
 		progress("memory", arg);
 	cr_trace("%lld dump: files written\n", now_ms());
+	/* Each process leaves as soon as it is saved: a migration's transfer overlaps the next dump. */
 	for (int i = 0; i < k->ntasks; i++) {
-		if (dump_task(k, &k->tasks[i], id_base, &w, r, err) < 0)
+		if (dump_task(k, &k->tasks[i], id_base, &w, r, err) < 0 || cr_writer_flush(&w, err) < 0)
 			goto fail;
 		cr_trace("%lld dump: process %d written\n", now_ms(), k->tasks[i].st.ns_pid);
 	}
@@ -418,6 +422,37 @@ fail:
 	rc = -1;
 out:
 	cr_files_dump_free(files);
+	return rc;
+}
+
+int container_describe(const char *name, int fd, struct ct_err *err)
+{
+	struct ct_config cfg;
+	struct ckpt k = { .name = name };
+	if (config_load(name, &cfg, err) < 0)
+		return -1;
+	if (container_state(name, &k.init) != CT_RUNNING)
+		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	struct cr_header h = { .created_ms = 0 };
+	cr_host_identity(h.kernel, h.cpu);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);   /* with the clocks read below: the restore's time base */
+	h.created_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* Its processes as they are now (the count the restore goes by comes with the image). */
+	if (list_tasks(&k, err) < 0) {
+		free(k.tasks);
+		return -1;
+	}
+	free(k.tasks);
+	if (k.ntasks < 1)
+		return ct_fail(err, "state", "container \"%s\" has no processes", name);
+	struct cr_writer w;
+	unsigned long console_rdev;
+	if (cr_writer_open(&w, fd, &h, err) < 0)
+		return -1;
+	int rc = write_container(&k, &cfg, &w, &console_rdev, err) < 0 || cr_write_record(&w, CR_REC_LOG, NULL, 0, err) < 0 ||
+		 cr_writer_flush(&w, err) < 0 ? -1 : 0;
+	cr_writer_abort(&w);
 	return rc;
 }
 

@@ -465,8 +465,9 @@ int container_start_locked(const struct ct_config *c, const struct ct_start_hook
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
-		int keep[3] = { pipefd[1], hooks ? hooks->keep_fds[0] : -1, hooks ? hooks->keep_fds[1] : -1 };
-		close_fds_except(keep, 3);
+		int keep[4] = { pipefd[1], hooks ? hooks->keep_fds[0] : -1, hooks ? hooks->keep_fds[1] : -1,
+				 hooks ? hooks->keep_fds[2] : -1 };
+		close_fds_except(keep, 4);
 		setsid();
 		if (fork() == 0)
 			monitor_run(c, pipefd[1], hooks);
@@ -571,6 +572,11 @@ int container_destroy(const char *name, bool force, struct ct_err *err)
 		if (stop_locked(name, 0, err) < 0)
 			return -1;
 	}
+	/* Its processes gone, the monitor may still be letting go of the rootfs (a migration's source
+	 * kills them itself, then destroys at once): removing the files under a mounted overlay would
+	 * fail half-way and leave a definition behind. */
+	wait_monitor_gone(name, 5000);
+	rootfs_unmount(name);
 	config_path(name, NULL, dir, sizeof(dir));
 	if (remove_tree(dir, err) < 0)
 		return -1;

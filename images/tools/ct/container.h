@@ -27,7 +27,7 @@ struct ct_start_hooks {
 	void (*child)(void *arg, int report_fd) __attribute__((noreturn));
 	int (*after_go)(void *arg, pid_t init, int report_fd, struct ct_err *err);
 	void *arg;
-	int keep_fds[2];   /* passed on to the monitor and the first process (-1: none) */
+	int keep_fds[3];   /* passed on to the monitor and the first process (-1: none) */
 	bool link_down;    /* the host side of the veth stays down until container_link_up */
 };
 /* Brings up the host side of a container's veth left down at start (hooks->link_down). */

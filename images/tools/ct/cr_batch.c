@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include "cr_batch.h"
+#include "util.h"
 
 #define CODE_MAX 64
 #define TABLE 256
@@ -114,9 +115,8 @@ int pt_batch_run(struct pt_task *t, struct pt_batch *b, struct ct_err *err)
 		return ct_fail_errno(err, "reading syscall results of process %d", t->hpid);
 	memcpy(b->op, area + TABLE, (size_t)b->n * sizeof(b->op[0]));
 	memcpy(b->data, area + DATA, b->used);
+	cr_trace("%lld %d: batch of %d syscalls ran\n", now_ms(), t->hpid, b->n);
 	for (int i = 0; i < b->n; i++) {
-		cr_trace("%d: batched syscall %u(%#x, %#x, %#x) = %d\n", t->hpid, b->op[i].nr, b->op[i].a[0], b->op[i].a[1],
-			 b->op[i].a[2], (int32_t)b->op[i].ret);
 		if (b->op[i].ret >= (uint32_t)-4095) {
 			b->failed = i;
 			errno = -(int32_t)b->op[i].ret;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include "cr_fs.h"
@@ -149,7 +150,7 @@ int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, u
 		if (e->type != CR_FS_SYMLINK && fchmodat(root, path, e->mode, 0) < 0)
 			return ct_fail_errno(err, "restoring the mode of /%s", path);
 		if (e->type == CR_FS_DIR && e->opaque) {
-			char full[CR_PATH_MAX + 64];
+			char full[CR_PATH_MAX + 128];
 			snprintf(full, sizeof(full), "%.100s/%s", dir, path);
 			if (setxattr(full, OPAQUE_XATTR, "y", 1, 0) < 0)
 				return ct_fail_errno(err, "marking /%s opaque", path);
@@ -166,6 +167,121 @@ int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, u
 		memcpy(path, e->path, sizeof(path));
 		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
 		utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW);
+	}
+	return 0;
+}
+
+/* The directory holding path (relative to root) and path's last component; no symlink and no
+ * ".." on the way may lead out of root. */
+static int open_parent(int root, const char *path, char *base, size_t size, struct ct_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	snprintf(base, size, "%s", slash ? slash + 1 : path);
+	if (!base[0] || !strcmp(base, ".") || !strcmp(base, ".."))
+		return ct_fail(err, "bad_image", "the image names a file \"%s\"", path);
+	if (!slash)
+		return fcntl(root, F_DUPFD_CLOEXEC, 3);
+	char dir[CR_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	struct { uint64_t flags, mode, resolve; } how = { O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+							   0x08 /* RESOLVE_BENEATH */ | 0x04 /* RESOLVE_NO_SYMLINKS */ };
+	int fd = (int)syscall(437 /* openat2 */, root, dir, &how, sizeof(how));
+	if (fd < 0)
+		return ct_fail_errno(err, "opening /%s", dir);
+	return fd;
+}
+
+static int empty_dir(int parent, const char *name, struct ct_err *err)
+{
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return ct_fail_errno(err, "opening %s", name);
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = remove_tree_at(dirfd(d), e->d_name, err);
+	closedir(d);
+	return rc;
+}
+
+static int apply_entry(int root, const struct cr_fsentry *e, struct ct_err *err)
+{
+	char path[CR_PATH_MAX], base[CR_PATH_MAX];
+	memcpy(path, e->path, sizeof(path));
+	path[sizeof(path) - 1] = 0;
+	int dir CLEANUP_FD = open_parent(root, path, base, sizeof(base), err);
+	if (dir < 0)
+		return -1;
+	struct stat st;
+	bool exists = fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	/* What the lower layer shows there goes, unless it is the directory the entry keeps. */
+	if (exists && !(e->type == CR_FS_DIR && S_ISDIR(st.st_mode))) {
+		if (remove_tree_at(dir, base, err) < 0)
+			return -1;
+		exists = false;
+	}
+	int rc = 0;
+	switch (e->type) {
+	case CR_FS_WHITEOUT:
+		return 0;
+	case CR_FS_DIR:
+		if (exists && e->opaque && empty_dir(dir, base, err) < 0)
+			return -1;
+		rc = exists ? 0 : mkdirat(dir, base, 0700);
+		break;
+	case CR_FS_SYMLINK: {
+		char target[CR_PATH_MAX];
+		memcpy(target, cr_after(e, sizeof(*e)), e->size);
+		target[e->size] = 0;
+		rc = symlinkat(target, dir, base);
+		break;
+	}
+	case CR_FS_REG: {
+		int fd = openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		rc = fd < 0 ? -1 : write_all(fd, cr_after(e, sizeof(*e)), e->size);
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	}
+	if (rc < 0)
+		return ct_fail_errno(err, "restoring /%s", path);
+	if (fchownat(dir, base, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return ct_fail_errno(err, "restoring the owner of /%s", path);
+	if (e->type != CR_FS_SYMLINK && fchmodat(dir, base, e->mode, 0) < 0)
+		return ct_fail_errno(err, "restoring the mode of /%s", path);
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
+	utimensat(dir, base, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+int cr_fs_apply(const struct cr_image *img, uint32_t which, const char *dir, struct ct_err *err)
+{
+	int root CLEANUP_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return ct_fail_errno(err, "opening %s", dir);
+	/* In the image's order, a directory before what it holds. */
+	for (uint32_t i = 0; i < img->nfsentries; i++)
+		if (img->fsentries[i]->root == which && apply_entry(root, img->fsentries[i], err) < 0)
+			return -1;
+	for (uint32_t i = img->nfsentries; i-- > 0;) {
+		const struct cr_fsentry *e = img->fsentries[i];
+		if (e->root != which || e->type != CR_FS_DIR)
+			continue;
+		char path[CR_PATH_MAX], base[CR_PATH_MAX];
+		memcpy(path, e->path, sizeof(path));
+		path[sizeof(path) - 1] = 0;
+		int parent = open_parent(root, path, base, sizeof(base), NULL);
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
+		if (parent >= 0) {
+			utimensat(parent, base, ts, AT_SYMLINK_NOFOLLOW);
+			close(parent);
+		}
 	}
 	return 0;
 }

@@ -16,4 +16,10 @@ int cr_fs_dump(uint32_t root, const char *dir, struct cr_writer *w, uint64_t *by
  * them into the user namespace the restore runs in. */
 int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, uint32_t id_shift, struct ct_err *err);
 
+/* Makes the tree under dir — a mounted overlay, seen from the host — show the saved upper layer
+ * `which` on top of what its lower layer shows: each entry written through the overlay, deleted
+ * files removed (the overlay records the whiteouts itself). For a container built before its
+ * files arrived (a migration's destination); owners as the host sees them. */
+int cr_fs_apply(const struct cr_image *img, uint32_t which, const char *dir, struct ct_err *err);
+
 #endif

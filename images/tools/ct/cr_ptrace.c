@@ -14,7 +14,8 @@
 #include "util.h"
 
 /* CT_CR_TRACE=FILE logs every injected syscall and the engine's milestones: the way to see what a
- * restore did and where its time went. */
+ * restore did and where its time went. Each line starts with "R" and the realtime clock in ms (the
+ * hosts' clocks are set alike, so a migration's two traces line up), then the caller's text. */
 void cr_trace(const char *fmt, ...)
 {
 	/* Opened per line: the monitor and the stubs close every fd they inherit. */
@@ -22,9 +23,12 @@ void cr_trace(const char *fmt, ...)
 	if (!path)
 		return;
 	char line[512];
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	int k = snprintf(line, sizeof(line), "R%lld ", (long long)(rt.tv_sec % 100000) * 1000 + rt.tv_nsec / 1000000);
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	int n = k + vsnprintf(line + k, sizeof(line) - (size_t)k, fmt, ap);
 	va_end(ap);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -38,7 +39,10 @@
 #define RESOLVE_MS 20000           /* then keeps asking the destination this long what became of it */
 
 enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F_COMMIT, F_ABORT, F_DONE,
-       F_QUERY, F_DECISION };
+       F_QUERY, F_DECISION, F_PREPARE, F_BUILT };
+
+#define PREPARE_MAX 4096   /* a description: header, container record, empty log */
+#define BUILT_TIMEOUT_MS 30000   /* the source, pre-copy done, waits this long for the destination's build */
 
 /* The destination's answer to F_QUERY: what became of the container it was sent. */
 enum { D_ABORTED = 'a', D_COMMITTED = 'c' };
@@ -390,6 +394,33 @@ static char migrate_query(const char *dest, const char *name, struct ct_err *err
 	return 0;
 }
 
+static int send_description(const char *name, int sock, struct ct_err *err)
+{
+	int fd CLEANUP_FD = memfd_create("ct-description", MFD_CLOEXEC);
+	if (fd < 0)
+		return ct_fail_errno(err, "describing \"%s\"", name);
+	if (container_describe(name, fd, err) < 0)
+		return -1;
+	off_t size = lseek(fd, 0, SEEK_CUR);
+	unsigned char buf[PREPARE_MAX];
+	if (size <= 0 || size > PREPARE_MAX || pread(fd, buf, (size_t)size, 0) != size)
+		return ct_fail(err, "failed", "describing \"%s\": %lld bytes", name, (long long)size);
+	if (send_frame(sock, F_PREPARE, buf, (uint32_t)size, NULL, 0) < 0)
+		return ct_fail_errno(err, "sending the description of \"%s\"", name);
+	return 0;
+}
+
+/* The destination hung up while we were sending: it may have said why (its build failed). */
+static void peer_error(int sock, struct ct_err *err)
+{
+	uint32_t type;
+	struct ct_err remote;
+	if (recv_reply(sock, &type, &remote, sizeof(remote), 1000, NULL) == sizeof(remote) && type == F_ERROR) {
+		remote.msg[sizeof(remote.msg) - 1] = 0;
+		ct_fail(err, "failed", "the destination could not restore it: %s", remote.msg);
+	}
+}
+
 /* Called with the image sent and the source's tasks still held. */
 static int decide(void *arg, struct ct_err *err)
 {
@@ -417,10 +448,12 @@ static int decide(void *arg, struct ct_err *err)
 		return -1;
 	/* Past this point the destination runs it once it has our COMMIT: ours must not resume unless
 	 * we know it does not. */
+	cr_trace("%lld migrate: ready\n", now_ms());
 	phase(s, "committing");
 	if (send_frame(s->sock, F_COMMIT, NULL, 0, NULL, 0) == 0 &&
 	    recv_reply(s->sock, &type, &remote, sizeof(remote), DONE_TIMEOUT_MS, err) >= 0 && type == F_DONE) {
 		s->report->frozen_ms = now_ms() - s->frozen_at;
+		cr_trace("%lld migrate: done\n", now_ms());
 		return 0;
 	}
 	/* The COMMIT or the DONE was lost: ask the destination, which sealed one answer for good. */
@@ -449,6 +482,7 @@ static void source_progress(const char *what, void *arg)
 	struct source *s = arg;
 	if (!strcmp(what, "freezing"))
 		s->frozen_at = now_ms();
+	cr_trace("%lld migrate: %s\n", now_ms(), what);
 	phase(s, what);
 }
 
@@ -633,6 +667,10 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		ct_fail(err, "failed", "%s refused the container: %s", dest, type == F_ERROR ? remote.msg : "?");
 		goto out;
 	}
+	/* The destination builds the container (cgroup, overlay, namespaces, veth, monitor) while the
+	 * pre-copy runs, from a description: the frozen round then waits for none of that. */
+	if (send_description(name, s.sock, err) < 0)
+		goto out;
 	/* Pre-copy while the container runs, until a round is small or stops shrinking. */
 	for (uint32_t round = 0; round < MIG_MAX_ROUNDS - 1; round++) {
 		char what[32];
@@ -641,6 +679,7 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		if (precopy_round(name, &s, err) < 0 || send_frame(s.sock, F_ROUND_END, &round, 4, NULL, 0) < 0) {
 			if (!err->msg[0])
 				ct_fail_errno(err, "sending memory to %s", dest);
+			peer_error(s.sock, err);
 			goto out;
 		}
 		r->round_bytes[round] = s.bytes;
@@ -649,6 +688,22 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		phase(&s, what);
 		if (s.bytes < ROUND_ENOUGH || (round > 0 && s.bytes * 10 > r->round_bytes[round - 1] * 8))
 			break;
+	}
+	/* Its copy there must stand (namespaces, network, overlay, monitor) before ours stops: the
+	 * frozen round then waits for nothing of that. */
+	phase(&s, "destination building");
+	n = recv_reply(s.sock, &type, &remote, sizeof(remote), BUILT_TIMEOUT_MS, err);
+	if (n < 0 || type != F_BUILT) {
+		if (n < 0)
+			aborted(err);   /* asked to stop: say so rather than "did not answer" */
+		else if (type == F_ERROR) {
+			remote.msg[sizeof(remote.msg) - 1] = 0;
+			ct_fail(err, "failed", "the destination could not restore it: %s", remote.msg);
+		} else {
+			ct_fail(err, "failed", "%s answered %u instead of BUILT", dest, type);
+		}
+		send_frame(s.sock, F_ABORT, NULL, 0, NULL, 0);
+		goto out;
 	}
 	/* The frozen round: a checkpoint into the socket, held until the destination runs it. */
 	if (aborted(err) < 0) {
@@ -669,7 +724,13 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 	/* It runs there now: nothing of it stays here (definition, files, log). */
 	if (rc == 0) {
 		phase(&s, "cleaning up");
-		container_destroy(name, true, NULL);
+		struct ct_err derr;
+		if (container_destroy(name, true, &derr) < 0) {
+			sleep_ms(500);   /* one more try: a monitor slow to let go of the rootfs */
+			if (container_destroy(name, true, &derr) < 0)
+				fprintf(stderr, "ct: \"%s\" runs on %s; its stopped copy here could not be removed: %s\n", name,
+					dest, derr.msg);
+		}
 	}
 out:
 	if (s.sock >= 0)
@@ -736,8 +797,11 @@ static int store_pages(struct store *st, const struct cr_pages *g, const unsigne
  * the source still dumps the processes, and takes them once the image is whole. */
 struct restorer {
 	pid_t pid;
-	int complete;   /* 'y' when the image is whole; closed without it: it never will be */
+	int built;      /* prepared: 'b' once the container stands; -1 once heard (or none) */
+	int complete;   /* ['h' + the head's size, prepared,] 'y' when the image is whole; closed without: never */
 	int result;
+	bool prepared;  /* started from a description: it waits for the head too */
+	bool head_given;
 };
 
 struct restore_result {
@@ -746,15 +810,28 @@ struct restore_result {
 	struct ct_err err;
 };
 
-static int start_restorer(struct restorer *x, int sock, const char *name, const char *path, size_t head_size,
-			  struct ct_err *err)
+/* Without prepare_path: a restorer of the image at path, whose head (head_size bytes) is there. With
+ * it: a restorer that builds the container from that description (prepare_size bytes) at once. */
+static void close_pair(int p[2])
 {
-	int complete[2], result[2];
-	if (pipe2(complete, O_CLOEXEC) < 0)
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+static int start_restorer(struct restorer *x, int sock, const char *name, const char *path, size_t head_size,
+			  const char *prepare_path, struct ct_err *err)
+{
+	int complete[2], result[2], built[2] = { -1, -1 };
+	if (prepare_path && pipe2(built, O_CLOEXEC) < 0)
 		return ct_fail_errno(err, "pipe");
+	if (pipe2(complete, O_CLOEXEC) < 0) {
+		close_pair(built);
+		return ct_fail_errno(err, "pipe");
+	}
 	if (pipe2(result, O_CLOEXEC) < 0) {
-		close(complete[0]);
-		close(complete[1]);
+		close_pair(built);
+		close_pair(complete);
 		return ct_fail_errno(err, "pipe");
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -764,8 +841,17 @@ static int start_restorer(struct restorer *x, int sock, const char *name, const 
 		close(sock);
 		close(complete[1]);
 		close(result[0]);
+		if (built[0] >= 0)
+			close(built[0]);
 		struct restore_result res = { 0 };
-		res.rc = container_restore_streamed(name, fd, head_size, complete[0], &res.report, &res.err);
+		int pfd = prepare_path ? open(prepare_path, O_RDONLY | O_CLOEXEC) : -1;
+		if (prepare_path && pfd < 0)
+			res.rc = ct_fail_errno(&res.err, "opening %s", prepare_path);
+		else if (prepare_path)
+			res.rc = container_restore_prepared(name, pfd, head_size, fd, complete[0], built[1], &res.report,
+							    &res.err);
+		else
+			res.rc = container_restore_streamed(name, fd, head_size, complete[0], &res.report, &res.err);
 		write_all(result[1], &res, sizeof(res));
 		_exit(0);
 	}
@@ -775,12 +861,15 @@ static int start_restorer(struct restorer *x, int sock, const char *name, const 
 	close(complete[0]);
 	close(result[1]);
 	if (pid < 0) {
+		close_pair(built);
 		close(complete[1]);
 		close(result[0]);
 		errno = saved;
 		return ct_fail_errno(err, "starting the restore");
 	}
-	*x = (struct restorer){ pid, complete[1], result[0] };
+	*x = (struct restorer){ pid, built[0], complete[1], result[0], prepare_path != NULL, false };
+	if (built[1] >= 0)
+		close(built[1]);
 	return 0;
 }
 
@@ -793,6 +882,9 @@ static int finish_restorer(struct restorer *x, bool whole, struct restore_result
 	struct pollfd p = { .fd = x->result, .events = POLLIN };
 	int ok = poll(&p, 1, RESTORE_TIMEOUT_MS) > 0 && read_all(x->result, res, sizeof(*res)) == sizeof(*res);
 	close(x->result);
+	if (x->built >= 0)
+		close(x->built);
+	x->built = -1;
 	if (!ok) {
 		kill(x->pid, SIGKILL);
 		ct_fail(&res->err, "failed", "the restore did not finish");
@@ -803,25 +895,124 @@ static int finish_restorer(struct restorer *x, bool whole, struct restore_result
 	return ok && res->rc == 0 ? 0 : -1;
 }
 
+static int give_head(struct restorer *x, int sock, const char *name, const char *path, uint64_t size,
+		     struct ct_err *err)
+{
+	x->head_given = true;
+	if (!x->pid)
+		return start_restorer(x, sock, name, path, (size_t)size, NULL, err);
+	unsigned char msg[1 + sizeof(uint64_t)] = { 'h' };
+	memcpy(msg + 1, &size, sizeof(size));
+	if (write_all(x->complete, msg, sizeof(msg)) == 0)
+		return 0;
+	/* It gave up before the head came: say why. */
+	struct restore_result res = { .rc = -1 };
+	finish_restorer(x, false, &res);
+	if (!res.err.msg[0])
+		ct_fail(&res.err, "failed", "the restore gave up before the image's head came");
+	*err = res.err;
+	return -1;
+}
+
+/* The frozen round arrives as many small records: read and written through buffers, each costs a
+ * copy instead of a few syscalls (expensive in the emulator, and the source waits on every one). */
+struct inbuf {
+	int fd;
+	size_t pos, len;
+	unsigned char data[65536];
+};
+
+static int in_read(struct inbuf *b, void *dst, size_t n)
+{
+	unsigned char *d = dst;
+	while (n > 0) {
+		if (b->pos == b->len) {
+			/* ACK at once while the image streams in: a delayed ACK stalls the source's window. */
+			int one = 1;
+			setsockopt(b->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+			struct pollfd p = { .fd = b->fd, .events = POLLIN };
+			int r = poll(&p, 1, REPLY_TIMEOUT_MS);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				errno = r == 0 ? ETIMEDOUT : errno;
+				return -1;
+			}
+			ssize_t got = read(b->fd, b->data, sizeof(b->data));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				errno = got == 0 ? ECONNRESET : errno;
+				return -1;
+			}
+			b->pos = 0;
+			b->len = (size_t)got;
+		}
+		size_t k = n < b->len - b->pos ? n : b->len - b->pos;
+		memcpy(d, b->data + b->pos, k);
+		b->pos += k;
+		d += k;
+		n -= k;
+	}
+	return 0;
+}
+
+struct outbuf {
+	int fd;
+	size_t used;
+	unsigned char data[65536];
+};
+
+static int out_flush(struct outbuf *b)
+{
+	int rc = b->used ? write_all(b->fd, b->data, b->used) : 0;
+	b->used = 0;
+	return rc;
+}
+
+static int out_write(struct outbuf *b, const void *src, size_t n)
+{
+	if (b->used + n > sizeof(b->data) && out_flush(b) < 0)
+		return -1;
+	if (n >= sizeof(b->data))
+		return write_all(b->fd, src, n);
+	memcpy(b->data + b->used, src, n);
+	b->used += n;
+	return 0;
+}
+
+/* The head on disk, then to the restorer. */
+static int flush_head(struct outbuf *out, struct restorer *x, int sock, const char *name, const char *path,
+		      uint64_t written, struct ct_err *err)
+{
+	if (out_flush(out) < 0)
+		return ct_fail_errno(err, "writing %s", path);
+	return give_head(x, sock, name, path, written, err);
+}
+
 /* Receives the raw image after F_IMAGE, turning page references into pages, into path; starts the
  * restorer once the head is in. */
 static int receive_image(int sock, struct store *st, const char *name, const char *path, struct restorer *x,
 			 struct ct_err *err)
 {
-	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0)
+	static struct inbuf in;
+	static struct outbuf out;
+	in = (struct inbuf){ .fd = sock };
+	out.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out.used = 0;
+	if (out.fd < 0)
 		return ct_fail_errno(err, "creating %s", path);
 	uint64_t written = sizeof(struct cr_header);
 	int rc = -1;
 	unsigned char *buf = NULL;
 	struct cr_header h;
-	if (read_timed(sock, &h, sizeof(h), REPLY_TIMEOUT_MS) < 0 || write_all(out, &h, sizeof(h)) < 0) {
+	if (in_read(&in, &h, sizeof(h)) < 0 || out_write(&out, &h, sizeof(h)) < 0) {
 		ct_fail_errno(err, "receiving the image");
 		goto out;
 	}
 	for (;;) {
 		struct cr_rec rec;
-		if (read_timed(sock, &rec, sizeof(rec), REPLY_TIMEOUT_MS) < 0) {
+		if (in_read(&in, &rec, sizeof(rec)) < 0) {
 			ct_fail_errno(err, "receiving the image");
 			goto out;
 		}
@@ -829,16 +1020,16 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 			ct_fail(err, "bad_image", "the migration stream holds a record of %u bytes", rec.len);
 			goto out;
 		}
-		if (!x->pid && !cr_rec_in_head(rec.type)) {
-			if (start_restorer(x, sock, name, path, (size_t)written, err) < 0)
+		if (!x->head_given && !cr_rec_in_head(rec.type)) {
+			if (flush_head(&out, x, sock, name, path, written, err) < 0)
 				goto out;
-		} else if (x->pid && cr_rec_in_head(rec.type)) {   /* the log included: one, and last in the head */
+		} else if (x->head_given && cr_rec_in_head(rec.type)) {   /* the log included: one, and last in the head */
 			ct_fail(err, "bad_image", "the migration stream has a %s record after its head", cr_rec_name(rec.type));
 			goto out;
 		}
 		free(buf);
 		buf = malloc((size_t)rec.len + 4);
-		if (!buf || read_timed(sock, buf, (size_t)rec.len + 4, REPLY_TIMEOUT_MS) < 0) {
+		if (!buf || in_read(&in, buf, (size_t)rec.len + 4) < 0) {
 			ct_fail_errno(err, "receiving the image");
 			goto out;
 		}
@@ -868,8 +1059,8 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 				struct slot *s = table_find(&st->index, page_key(g.pid, g.addr + i * CR_PAGE), false);
 				fallocate(st->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(s->hash - 1), CR_PAGE);
 			}
-			int w = write_all(out, &full, sizeof(full)) < 0 || write_all(out, &g, sizeof(g)) < 0 ||
-				write_all(out, pages, (size_t)g.npages * CR_PAGE) < 0 || write_all(out, &crc, 4) < 0;
+			int w = out_write(&out, &full, sizeof(full)) < 0 || out_write(&out, &g, sizeof(g)) < 0 ||
+				out_write(&out, pages, (size_t)g.npages * CR_PAGE) < 0 || out_write(&out, &crc, 4) < 0;
 			written += sizeof(full) + full.len + 4;
 			free(pages);
 			if (w) {
@@ -885,21 +1076,25 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 			ct_fail(err, "bad_image", "a %s record of the migration stream is corrupt", cr_rec_name(rec.type));
 			goto out;
 		}
-		if (write_all(out, &rec, sizeof(rec)) < 0 || write_all(out, buf, (size_t)rec.len + 4) < 0) {
+		if (out_write(&out, &rec, sizeof(rec)) < 0 || out_write(&out, buf, (size_t)rec.len + 4) < 0) {
 			ct_fail_errno(err, "writing %s", path);
 			goto out;
 		}
 		written += sizeof(rec) + rec.len + 4;
-		/* The log closes the head: the restore can start on it. */
-		if (!x->pid && rec.type == CR_REC_LOG && start_restorer(x, sock, name, path, (size_t)written, err) < 0)
+		/* The log closes the head: the restore can start on it (or, built ahead, go on with it). */
+		if (rec.type == CR_REC_LOG && !x->head_given && flush_head(&out, x, sock, name, path, written, err) < 0)
 			goto out;
 		if (rec.type == CR_REC_END)
 			break;
 	}
-	rc = 0;
+	/* The source says nothing more until we answer: anything here is not ours to keep. */
+	if (in.pos != in.len)
+		ct_fail(err, "bad_image", "the migration stream goes on after the image's end");
+	else
+		rc = out_flush(&out) < 0 ? ct_fail_errno(err, "writing %s", path) : 0;
 out:
 	free(buf);
-	if (close(out) < 0 && rc == 0)
+	if (close(out.fd) < 0 && rc == 0)
 		rc = ct_fail_errno(err, "writing %s", path);
 	return rc;
 }
@@ -969,6 +1164,40 @@ static void __attribute__((noreturn)) answer_query(int sock, const char *name)
 	_exit(d ? 0 : 1);
 }
 
+/* Waits for the source's next frame; meanwhile a container built ahead may report that it stands
+ * (F_BUILT to the source, which freezes only then) or that it failed (-2, err says why). */
+static int wait_frame(int sock, struct restorer *x, struct ct_err *err)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = x->pid ? x->built : -1, .events = POLLIN } };
+		int r = poll(p, 2, REPLY_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (p[1].revents) {
+			char b = 0;
+			ssize_t n = read(x->built, &b, 1);
+			close(x->built);
+			x->built = -1;
+			if (n == 1 && b == 'b') {
+				cr_trace("%lld serve: built\n", now_ms());
+				if (send_frame(sock, F_BUILT, NULL, 0, NULL, 0) < 0)
+					return -1;
+			} else {
+				struct restore_result res = { .rc = -1 };
+				finish_restorer(x, false, &res);
+				if (!res.err.msg[0])
+					ct_fail(&res.err, "failed", "building the container failed");
+				*err = res.err;
+				return -2;
+			}
+		}
+		if (p[0].revents)
+			return 0;
+	}
+}
+
 static void __attribute__((noreturn)) serve(int sock)
 {
 	signal(SIGPIPE, SIG_IGN);   /* a source that hangs up must not keep us from cleaning up */
@@ -978,7 +1207,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	char dir[256] = "", path[320];
 	struct store st = { .fd = -1 };
 	struct hostnet_announcer garp = { .fd = -1 };
-	struct restorer x = { 0 };
+	struct restorer x = { .built = -1 };
 	bool restored = false;
 	int n = recv_reply(sock, &type, &h, sizeof(h), REPLY_TIMEOUT_MS, &err);
 	if (n != (int)sizeof(h) || (type != F_HELLO && type != F_QUERY) || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) ||
@@ -1030,7 +1259,10 @@ static void __attribute__((noreturn)) serve(int sock)
 	unsigned char *data = malloc(sizeof(struct cr_pages) + 256 * CR_PAGE);
 	for (;;) {
 		struct frame f;
-		if (!data || read_timed(sock, &f, sizeof(f), REPLY_TIMEOUT_MS) < 0)
+		int w = wait_frame(sock, &x, &err);
+		if (w == -2)
+			goto fail;
+		if (!data || w < 0 || read_timed(sock, &f, sizeof(f), REPLY_TIMEOUT_MS) < 0)
 			goto quiet;   /* the source is gone: its copy runs on */
 		if (f.type == F_IMAGE)
 			break;
@@ -1038,6 +1270,25 @@ static void __attribute__((noreturn)) serve(int sock)
 			goto quiet;
 		if (f.len > sizeof(struct cr_pages) + 256 * CR_PAGE || read_timed(sock, data, f.len, REPLY_TIMEOUT_MS) < 0)
 			goto quiet;
+		if (f.type == F_PREPARE && !x.pid) {
+			/* Built now, while the pages come: see send_description. */
+			char prepare[320], image[320];
+			snprintf(prepare, sizeof(prepare), "%s/prepare", dir);
+			snprintf(image, sizeof(image), "%s/" CR_IMAGE_FILE, dir);
+			int pfd = f.len <= PREPARE_MAX ? open(prepare, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+			int ifd = open(image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			int w = pfd < 0 || ifd < 0 || write_all(pfd, data, f.len) < 0;
+			if (pfd >= 0)
+				close(pfd);
+			if (ifd >= 0)
+				close(ifd);
+			if (w) {
+				ct_fail_errno(&err, "keeping the description of \"%s\"", h.name);
+				goto fail;
+			}
+			if (start_restorer(&x, sock, h.name, image, f.len, prepare, &err) < 0)
+				goto fail;
+		}
 		if (f.type == F_PAGES) {
 			struct cr_pages g;
 			memcpy(&g, data, sizeof(g));
@@ -1110,9 +1361,21 @@ static void __attribute__((noreturn)) serve(int sock)
 	_exit(0);
 fail:
 	send_error(sock, &err);
+	/* Closed with the source's pages unread, the socket would reset and could lose the error. */
+	shutdown(sock, SHUT_WR);
+	for (long long end = now_ms() + 2000; now_ms() < end;) {
+		char sink[4096];
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		if (poll(&p, 1, 200) > 0 && read(sock, sink, sizeof(sink)) <= 0)
+			break;
+	}
 quiet:
 	/* Whatever went wrong, the source keeps (or takes back) the container: drop ours. A query
 	 * answered from now on says aborted (the seal, then no directory and no container). */
+	if (x.pid) {   /* one built ahead, still waiting for the image: it takes itself down */
+		struct restore_result ignored;
+		finish_restorer(&x, false, &ignored);
+	}
 	if (dir[0])
 		seal(h.name, D_ABORTED);
 	if (restored)

@@ -28,6 +28,7 @@
 #include "cr_fs.h"
 #include "cr_mem.h"
 #include "cr_task.h"
+#include "rootfs.h"
 #include "util.h"
 
 #define REPORT_FD 4000   /* where stubs keep the report pipe, above every fd they restore */
@@ -46,6 +47,14 @@ struct stream {
 	int complete_fd;   /* one byte when the image is whole; EOF without it: it never will be */
 	int checked[2];    /* the monitor tells the first process the whole image checked out */
 	struct cr_image whole;
+	/* Built from a description before the image (container_restore_prepared): the monitor
+	 * first waits for the head ('h' and its size on complete_fd) and puts its files in place. */
+	int prepare_fd;
+	int built_fd;      /* 'b' to the migration's receiver once the container stands */
+	bool prepared;
+	struct cr_image head;
+	void *head_map;
+	size_t head_size;
 };
 
 struct restore_ctx {
@@ -184,6 +193,11 @@ static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 		char ok;
 		close(st->complete_fd);
 		close(st->checked[1]);
+		if (st->prepared) {   /* in place: the monitor may say the container stands */
+			struct ready_msg m = { .pid = 0, .ok = 1 };
+			close(st->built_fd);
+			write_all(report_fd, &m, sizeof(m));
+		}
 		if (read_all(st->checked[0], &ok, 1) != 1)
 			_exit(1);   /* the monitor found the image bad and says why */
 		if (map_whole(st, true, &err) < 0) {
@@ -293,9 +307,10 @@ static int restore_one(struct pt_task *t, const struct cr_proc_index *x, struct 
 	if (!b)
 		return ct_fail(err, "failed", "out of memory");
 	/* Two batches: the memory layout (then its contents), and all the rest. */
-	int rc = cr_map_files(x, &mf, err) < 0 || cr_mem_restore(t, x, &mf, b, err) < 0 ||
-		 cr_task_restore(t, x->proc, mf.base, b, err) < 0 ||
-		 pt_batch_room(t, b, 1, 0, err) < 0 ? -1 : 0;
+	int rc = cr_map_files(x, &mf, err) < 0 || cr_mem_restore(t, x, &mf, b, err) < 0 ? -1 : 0;
+	cr_trace("%lld restore: memory of %d\n", now_ms(), x->proc->pid);
+	if (rc == 0 && (cr_task_restore(t, x->proc, mf.base, b, err) < 0 || pt_batch_room(t, b, 1, 0, err) < 0))
+		rc = -1;
 	if (rc == 0) {
 		pt_batch_add(b, "closing the restorer's files", SYS_close_range, 3, (long)mf.base, -1L, 0L);
 		if (cr_task_queue_signals(t, x, b, err) < 0 || pt_batch_run(t, b, err) < 0 ||
@@ -329,9 +344,72 @@ static int await_whole(struct restore_ctx *ctx, struct ct_err *err)
 		return ct_fail(err, "bad_image", "the image's head and its whole disagree");
 	close(st->image_fd);
 	ctx->img = &st->whole;
+	cr_trace("%lld restore: whole image parsed\n", now_ms());
 	if (write_all(st->checked[1], "y", 1) < 0)
 		return ct_fail_errno(err, "releasing the first process");
 	close(st->checked[1]);
+	return 0;
+}
+
+#define HEAD_TIMEOUT_MS (10 * 60 * 1000)   /* a long pre-copy (a large, busy container) comes first */
+
+static bool same_settings(const struct cr_container *a, const struct cr_container *b)
+{
+	return !strcmp(a->name, b->name) && !strcmp(a->template_name, b->template_name) && !strcmp(a->hostname, b->hostname) &&
+	       a->privileged == b->privileged && a->ip == b->ip && a->prefix == b->prefix && a->memory == b->memory &&
+	       a->pids == b->pids && a->cpu_quota == b->cpu_quota && a->created == b->created;
+}
+
+/* In the monitor of a container built from a description: waits for the image's head, checks it
+ * against the description and puts its files in place, through the overlay the container already
+ * has mounted (no process of the container has run yet). */
+static int await_head(struct restore_ctx *ctx, int report_fd, struct ct_err *err)
+{
+	struct stream *st = ctx->stream;
+	/* First the container's first process in place (network, root, namespaces: all done). */
+	struct ready_msg m;
+	struct pollfd r = { .fd = report_fd, .events = POLLIN };
+	if (poll(&r, 1, READY_TIMEOUT_MS) <= 0 || read_all(report_fd, &m, sizeof(m)) != sizeof(m))
+		return ct_fail(err, "failed", "the container's first process did not get ready");
+	if (!m.ok) {
+		*err = m.err;
+		return -1;
+	}
+	cr_trace("%lld restore: built\n", now_ms());
+	write_all(st->built_fd, "b", 1);
+	close(st->built_fd);
+	st->built_fd = -1;
+	unsigned char msg[1 + sizeof(uint64_t)];
+	struct pollfd p = { .fd = st->complete_fd, .events = POLLIN };
+	if (poll(&p, 1, HEAD_TIMEOUT_MS) <= 0 || read_all(st->complete_fd, msg, sizeof(msg)) != sizeof(msg) || msg[0] != 'h')
+		return ct_fail(err, "failed", "the image never arrived");
+	uint64_t size;
+	memcpy(&size, msg + 1, sizeof(size));
+	cr_trace("%lld restore: head here\n", now_ms());
+	if (size > (64u << 20))
+		return ct_fail(err, "bad_image", "the image's head is %llu bytes", (unsigned long long)size);
+	st->head_map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, st->image_fd, 0);
+	if (st->head_map == MAP_FAILED) {
+		st->head_map = NULL;
+		return ct_fail_errno(err, "reading the image's head");
+	}
+	st->head_size = (size_t)size;
+	if (cr_image_parse_head(&st->head, st->head_map, st->head_size, err) < 0 || identity_matches(&st->head, err) < 0)
+		return -1;
+	if (!same_settings(st->head.container, ctx->img->container))
+		return ct_fail(err, "conflict", "\"%s\" changed while it was moving (its limits, address or hostname): "
+			       "try again", ctx->name);
+	char root[256];
+	rootfs_path(ctx->name, root, sizeof(root));
+	if (cr_fs_apply(&st->head, CR_FS_UPPER, root, err) < 0)
+		return -1;
+	if (st->head.log_len) {
+		char logpath[256];
+		console_log_path(ctx->name, logpath, sizeof(logpath));
+		write_file_atomic(logpath, (const char *)st->head.log, st->head.log_len, NULL);
+	}
+	ctx->img = &st->head;
+	cr_trace("%lld restore: files in place\n", now_ms());
 	return 0;
 }
 
@@ -343,10 +421,14 @@ static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *er
 {
 	struct restore_ctx *ctx = arg;
 	(void)init;
-	int rc = ctx->stream && await_whole(ctx, err) < 0 ? -1 : bring_to_life_mapped(ctx, report_fd, err);
+	struct stream *st = ctx->stream;
+	int rc = st && ((st->prepared && await_head(ctx, report_fd, err) < 0) || await_whole(ctx, err) < 0)
+		 ? -1 : bring_to_life_mapped(ctx, report_fd, err);
 	munmap(ctx->map, ctx->map_size);
-	if (ctx->stream && ctx->stream->whole.data)
-		munmap((void *)ctx->stream->whole.data, ctx->stream->whole.size);
+	if (st && st->whole.data)
+		munmap((void *)st->whole.data, st->whole.size);
+	if (st && st->head_map)
+		munmap(st->head_map, st->head_size);
 	return rc;
 }
 
@@ -478,9 +560,17 @@ int container_restore_streamed(const char *name, int image_fd, size_t head_size,
 	return restore(name, NULL, &st, head_size, true, r, NULL, NULL, err);
 }
 
+int container_restore_prepared(const char *name, int prepare_fd, size_t prepare_size, int image_fd, int complete_fd,
+			       int built_fd, struct cr_report *r, struct ct_err *err)
+{
+	struct stream st = { .image_fd = image_fd, .complete_fd = complete_fd, .checked = { -1, -1 },
+			     .prepare_fd = prepare_fd, .built_fd = built_fd, .prepared = true };
+	return restore(name, NULL, &st, prepare_size, true, r, NULL, NULL, err);
+}
+
 static int load_head(struct stream *st, size_t size, struct cr_image *img, void **map, struct ct_err *err)
 {
-	*map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, st->image_fd, 0);
+	*map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, st->prepared ? st->prepare_fd : st->image_fd, 0);
 	if (*map == MAP_FAILED)
 		return ct_fail_errno(err, "reading the image");
 	if (cr_image_parse_head(img, *map, size, err) < 0) {
@@ -535,6 +625,8 @@ static int restore(const char *name, const char *dir, struct stream *st, size_t 
 	}
 	if (progress)
 		progress("filesystem", arg);
+	if (st && st->prepared)
+		goto files_later;   /* the monitor puts them in place once the image's head is here */
 	remove_tree(fresh, NULL);
 	remove_tree(prev, NULL);
 	if (cr_fs_restore(&img, CR_FS_UPPER, fresh, 0, err) < 0) {
@@ -552,14 +644,16 @@ static int restore(const char *name, const char *dir, struct stream *st, size_t 
 		mkdir_p(CT_RUN_DIR, 0755, NULL);
 		write_file_atomic(logpath, (const char *)img.log, img.log_len, NULL);
 	}
+	cr_trace("%lld restore: files in place\n", now_ms());
+files_later:
 	if (progress)
 		progress("processes", arg);
-	cr_trace("%lld restore: files in place\n", now_ms());
 	struct restore_ctx ctx = { .img = &img, .staging = st ? 0 : cr_files_staging_base(&img), .report = r, .name = name,
 				   .hold = hold, .stream = st, .map = map, .map_size = size, .progress = progress, .arg = arg };
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
 					.after_go = bring_to_life, .arg = &ctx,
-					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1 },
+					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1,
+						      st && st->prepared ? st->built_fd : -1 },
 					/* A migration's copy stays off the network until it commits: until then
 					 * the source's copy is the one that answers for the address. */
 					.link_down = st != NULL };

@@ -136,6 +136,14 @@ static int remove_at(int parent, const char *name, dev_t dev, struct ct_err *err
 	return 0;
 }
 
+int remove_tree_at(int parent, const char *name, struct ct_err *err)
+{
+	struct stat st;
+	if (fstat(parent, &st) < 0)
+		return ct_fail_errno(err, "examining the directory of %s", name);
+	return remove_at(parent, name, st.st_dev, err);
+}
+
 int remove_tree(const char *path, struct ct_err *err)
 {
 	struct stat st;

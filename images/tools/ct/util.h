@@ -15,6 +15,8 @@ ssize_t read_file(const char *path, char *buf, size_t size);
 int mkdir_p(const char *path, mode_t mode, struct ct_err *err);
 /* Removes a directory tree without following symlinks; stays on one filesystem. */
 int remove_tree(const char *path, struct ct_err *err);
+/* name in the directory parent, whatever it is (a directory with all in it); never across mounts. */
+int remove_tree_at(int parent, const char *name, struct ct_err *err);
 int write_all(int fd, const void *buf, size_t len);
 /* Whole-buffer pread/pwrite (e.g. /proc/PID/mem): 0, or -1 with errno. */
 int pread_all(int fd, void *buf, size_t len, off_t off);
