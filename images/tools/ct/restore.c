@@ -281,20 +281,23 @@ static int set_time_offsets(void *arg, struct ct_err *err)
 	return write_file("/proc/self/timens_offsets", text, err);
 }
 
-static pid_t host_pid_of(const char *name, int32_t ns_pid)
+/* The stubs' host pids by their pids in the container, from one pass over the cgroup. */
+static int host_pids(const char *name, const struct cr_image *img, pid_t *out)
 {
 	char path[256], text[8192];
 	cgroup_path(name, "cgroup.procs", path, sizeof(path));
 	if (read_file(path, text, sizeof(text)) <= 0)
-		return 0;
+		return -1;
 	for (char *s = text; *s;) {
 		char *next;
 		long hpid = strtol(s, &next, 10);
 		if (next == s)
 			break;
 		struct cr_proc_status st;
-		if (cr_read_status((pid_t)hpid, &st, NULL) == 0 && st.ns_pid == ns_pid)
-			return (pid_t)hpid;
+		if (cr_read_status((pid_t)hpid, &st, NULL) == 0)
+			for (uint32_t i = 0; i < img->nprocs; i++)
+				if (img->procs[i].proc->pid == st.ns_pid)
+					out[i] = (pid_t)hpid;
 		s = next + strspn(next, "\n");
 	}
 	return 0;
@@ -454,12 +457,15 @@ static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct c
 	cr_trace("%lld restore: stubs ready\n", now_ms());
 	struct pt_task *tasks = calloc(img->nprocs, sizeof(*tasks));
 	bool *seized = calloc(img->nprocs, sizeof(*seized));
-	int rc = tasks && seized ? 0 : ct_fail(err, "failed", "out of memory");
+	pid_t *hpids = calloc(img->nprocs, sizeof(*hpids));
+	int rc = tasks && seized && hpids ? 0 : ct_fail(err, "failed", "out of memory");
+	if (rc == 0 && host_pids(ctx->name, img, hpids) < 0)
+		rc = ct_fail_errno(err, "listing the restored processes");
 	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++) {
 		const struct cr_proc_index *x = &img->procs[i];
 		if (x->proc->state != CR_PROC_RUNNING)
 			continue;
-		pid_t hpid = host_pid_of(ctx->name, x->proc->pid);
+		pid_t hpid = hpids[i];
 		if (!hpid)
 			rc = ct_fail(err, "failed", "restored process %d went missing", x->proc->pid);
 		else if ((rc = pt_seize(&tasks[i], hpid, true, err)) == 0) {
@@ -486,6 +492,7 @@ static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct c
 			pt_detach(&tasks[i]);
 	free(tasks);
 	free(seized);
+	free(hpids);
 	return rc;
 }
 
