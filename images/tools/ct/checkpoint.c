@@ -155,33 +155,23 @@ static int32_t ns_pid_of(struct ckpt *k, pid_t hpid)
 	return 0;
 }
 
-/* The container's hostname lives in its UTS namespace: ask from inside it. */
+/* The container's hostname lives in its UTS namespace: ask from inside it, stepping in and back
+ * out (a fork to do it would cost more than the rest of the container record). */
 static void read_hostname(pid_t init, char *out, size_t size)
 {
-	char path[64];
+	char path[64], name[65] = "";
 	snprintf(path, sizeof(path), "/proc/%d/ns/uts", init);
-	int ns = open(path, O_RDONLY | O_CLOEXEC), p[2];
-	if (ns < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		if (ns >= 0)
-			close(ns);
-		return;
+	int ns = open(path, O_RDONLY | O_CLOEXEC), self = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+	if (ns >= 0 && self >= 0 && setns(ns, CLONE_NEWUTS) == 0) {
+		gethostname(name, sizeof(name) - 1);
+		setns(self, CLONE_NEWUTS);   /* back: as host root into our own namespace, it cannot fail */
 	}
-	pid_t child = fork();
-	if (child == 0) {
-		char name[65] = "";
-		if (setns(ns, CLONE_NEWUTS) == 0)
-			gethostname(name, sizeof(name) - 1);
-		write_all(p[1], name, sizeof(name));
-		_exit(0);
-	}
-	close(p[1]);
-	char name[65] = "";
-	if (child > 0 && read_all(p[0], name, sizeof(name)) == sizeof(name) && name[0])
+	if (name[0])
 		snprintf(out, size, "%s", name);
-	close(p[0]);
-	close(ns);
-	if (child > 0)
-		waitpid(child, NULL, 0);
+	if (ns >= 0)
+		close(ns);
+	if (self >= 0)
+		close(self);
 }
 
 static void read_clocks(pid_t init, struct cr_container *c)
