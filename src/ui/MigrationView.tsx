@@ -1,7 +1,7 @@
 import { useState, type DragEvent } from 'react';
 import type { ClusterHost } from '../common/network/types';
 import type { Migration } from './containerOps';
-import { formatDuration, migrationStep, migrationSummary, roundsLine } from './migration';
+import { canAbort, formatDuration, migrationStep, migrationSummary, roundsLine } from './migration';
 import { PingTimelineView } from './PingTimelineView';
 import type { PanelSession } from './session';
 
@@ -101,6 +101,9 @@ export function MigrationView({ session, migration }: { session: PanelSession; m
     );
   }
   const step = migrationStep(migration.phase);
+  const source = session.cluster.nodes.find((n) => n.name === from);
+  // Until the commit starts the source can still keep it; after, only the destination runs it.
+  const abortable = source !== undefined && canAbort(migration.phase) && migration.abort?.state !== 'requested';
   return (
     <div className="migration" role="status" data-testid="migration" data-container={name} data-to={to} data-state="running"
       data-phase={migration.phase}>
@@ -109,6 +112,16 @@ export function MigrationView({ session, migration }: { session: PanelSession; m
       <span className="muted small">{formatDuration(Math.max(0, Date.now() - migration.since))} so far</span>
       {migration.rounds.length > 0 && (
         <span className="rounds small" data-testid="migration-rounds">pre-copy {roundsLine(migration.rounds)}</span>
+      )}
+      {source && (
+        <button type="button" data-testid="migration-abort" disabled={!abortable}
+          title="Stop the move: the container keeps running here"
+          onClick={() => void session.ops.abortMigration(source, name)}>
+          {migration.abort?.state === 'requested' ? 'Aborting…' : 'Abort'}
+        </button>
+      )}
+      {migration.abort?.state === 'refused' && (
+        <span className="small error" role="alert">abort refused: {migration.abort.message}</span>
       )}
       {migration.ping && <PingTimelineView ping={migration.ping} />}
     </div>

@@ -4,7 +4,7 @@ import { AgentError } from '../common/agent/AgentClient';
 import type { ContainerInfo, CreateArgs, CrReport, MigrateReport, RestoreReport } from '../common/agent/protocol';
 import type { ClusterHost } from '../common/network/types';
 import { Emitter, type Disposable } from '../common/util/Emitter';
-import { withRound, type PrecopyRound } from './migration';
+import { canAbort, withRound, type PrecopyRound } from './migration';
 import type { MigrationWatch, WatchRequest } from './pingProbe';
 import type { PingTimeline } from './pingTimeline';
 
@@ -25,6 +25,8 @@ export interface OpsNode {
     downloadImage(imageId: string): Promise<Uint8Array>;
     uploadImage(bytes: Uint8Array): Promise<string>;
     deleteImage(imageId: string): Promise<void>;
+    /** Stops this host's migration of `name` before its commit (the migration then fails `aborted`). */
+    migrateAbort?(name: string): Promise<void>;
   };
   refresh(): Promise<void>;
 }
@@ -58,6 +60,8 @@ export interface Migration {
   report?: MigrateReport;
   /** The ping from another container while it moves: the timeline, or why there is none. */
   ping?: { timeline: PingTimeline | undefined; note: string };
+  /** An abort asked of the source's agent: sent, or refused (with why). */
+  abort?: { state: 'requested' } | { state: 'refused'; message: string };
 }
 
 /** Starts the ping of a migration (pingProbe.startPingProbe over the cluster); never rejects. */
@@ -202,16 +206,39 @@ export class ContainerOps implements Disposable {
           this.phase(nodeName, name, phase);
         },
       });
+      watch?.timeline?.frozenFor(report.frozen_ms);
       update({ phase: undefined, report });
       return true;
     } catch (err) {
       this.migrations.delete(k);
-      this.fail(nodeName, name, 'migrate', err);
+      if (err instanceof AgentError && err.code === 'aborted')
+        this.errors.set(k, { action: 'migrate', code: err.code, message: `aborted — still running on ${nodeName}` });
+      else
+        this.fail(nodeName, name, 'migrate', err);
       return false;
     } finally {
       // The ping goes on a little after the move, so the timeline shows it answered again.
       if (watch) void watch.finish(this.now()).finally(() => this.changeEmitter.fire());
       this.end(nodeName, name);
+    }
+  }
+
+  /**
+   * Asks the source's agent to stop a migration before its commit. The migration itself then fails
+   * with `aborted` (see migrate); a refusal (too late: it is committing) shows on the migration.
+   */
+  async abortMigration(node: OpsNode, name: string): Promise<void> {
+    const k = key(node.name, name);
+    const m = this.migrations.get(k);
+    if (!m || m.report || m.abort?.state === 'requested' || !canAbort(m.phase) || !node.agent.migrateAbort) return;
+    this.migrations.set(k, { ...m, abort: { state: 'requested' } });
+    this.changeEmitter.fire();
+    try {
+      await node.agent.migrateAbort(name);
+    } catch (err) {
+      const now = this.migrations.get(k);
+      if (now && !now.report) this.migrations.set(k, { ...now, abort: { state: 'refused', message: errorMessage(err) } });
+      this.changeEmitter.fire();
     }
   }
 

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AgentError } from '../common/agent/AgentClient';
 import type { MigrateReport } from '../common/agent/protocol';
-import { ContainerOps, type MigrationCluster } from './containerOps';
+import { ContainerOps, type MigrationCluster, type OpsNode } from './containerOps';
 import type { MigrationWatch, WatchRequest } from './pingProbe';
 import type { PingTimeline } from './pingTimeline';
-import { bytesMoved, migrationStep, migrationSummary, parsePrecopy, roundsLine, withRound } from './migration';
+import { bytesMoved, canAbort, migrationStep, migrationSummary, parsePrecopy, roundsLine, withRound } from './migration';
 
 const REPORT: MigrateReport = {
   name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1048576, 40960], final_bytes: 81920,
@@ -108,7 +108,7 @@ describe('ContainerOps.migrate', () => {
 
   it('runs the watcher\'s ping around the move: the timeline hears the phases, the probe is hidden, finish follows the end', async () => {
     const { cluster, reply, progress, ops } = setup();
-    const timeline = { phase: vi.fn() };
+    const timeline = { phase: vi.fn(), frozenFor: vi.fn() };
     const finish = vi.fn(async () => undefined);
     let hidden: { dispose(): void } | undefined;
     const watcher = vi.fn(async (request: WatchRequest) => {
@@ -126,6 +126,7 @@ describe('ContainerOps.migrate', () => {
     reply.resolve(REPORT);
     expect(await done).toBe(true);
     expect(finish).toHaveBeenCalledWith(5000);
+    expect(timeline.frozenFor).toHaveBeenCalledWith(REPORT.frozen_ms); // the window sized by the measured downtime
     expect(ops.migrationsFrom('node1')[0]).toMatchObject({ report: REPORT, ping: { note: 'ping every 100 ms' } });
     hidden!.dispose();
     expect(ops.isHidden('node2', 'ping-probe-1')).toBe(false);
@@ -139,6 +140,42 @@ describe('ContainerOps.migrate', () => {
     reply.reject(new Error('link down'));
     expect(await done).toBe(false);
     expect(finish).toHaveBeenCalledTimes(1);
+  });
+
+  it('aborts through the source\'s agent before the commit: the row says it still runs there', async () => {
+    const { cluster, reply, progress, ops } = setup();
+    const migrateAbort = vi.fn(async () => { reply.reject(new AgentError('aborted', 'migrate', 'the migration was aborted')); });
+    const source = { name: 'node1', agent: { migrateAbort } } as unknown as OpsNode;
+    const done = ops.migrate(cluster, 'node1', 'web', 'node2');
+    progress('pre-copy 2');
+    await ops.abortMigration(source, 'web');
+    expect(migrateAbort).toHaveBeenCalledWith('web');
+    expect(await done).toBe(false);
+    expect(ops.migrationsFrom('node1')).toEqual([]);
+    expect(ops.errorOf('node1', 'web')).toEqual({ action: 'migrate', code: 'aborted', message: 'aborted — still running on node1' });
+  });
+
+  it('does not ask once the commit is under way, and shows a refused abort', async () => {
+    const { cluster, reply, progress, ops } = setup();
+    const migrateAbort = vi.fn(async () => { throw new AgentError('conflict', 'migrate_abort', 'no migration of "web" to abort'); });
+    const source = { name: 'node1', agent: { migrateAbort } } as unknown as OpsNode;
+    const done = ops.migrate(cluster, 'node1', 'web', 'node2');
+    progress('restoring');
+    await ops.abortMigration(source, 'web');
+    expect(ops.migrationsFrom('node1')[0]!.abort).toEqual({ state: 'refused', message: expect.stringContaining('no migration') });
+    progress('committing');
+    migrateAbort.mockClear();
+    await ops.abortMigration(source, 'web');
+    expect(migrateAbort).not.toHaveBeenCalled();
+    reply.resolve(REPORT);
+    expect(await done).toBe(true);
+  });
+
+  it('knows which phases an abort can still undo', () => {
+    for (const phase of [undefined, 'connecting', 'pre-copy 3', 'destination building', 'freezing', 'memory', 'restoring'])
+      expect(canAbort(phase)).toBe(true);
+    for (const phase of ['committing', 'stopping', 'cleaning up', 'in doubt: asking the destination'])
+      expect(canAbort(phase)).toBe(false);
   });
 
   it('does nothing when the destination is the source', async () => {

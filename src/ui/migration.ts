@@ -54,6 +54,14 @@ const STEPS: Record<string, MigrationStep> = {
   'cleaning up': { label: 'cleaning up on the source', fraction: 0.96 },
 };
 
+/** Phases from which an abort can no longer keep the container on its source: the commit is under way. */
+const PAST_ABORT = new Set(['committing', 'stopping', 'cleaning up']);
+
+/** Whether a migration in this phase can still be aborted (its source keeps the container). */
+export function canAbort(phase: string | undefined): boolean {
+  return phase === undefined || !(PAST_ABORT.has(phase) || phase.startsWith('in doubt'));
+}
+
 /** The agent's phase ("connecting", "pre-copy 2", "freezing", ...) as people read it. */
 export function migrationStep(phase: string | undefined): MigrationStep {
   if (phase === undefined) return { label: 'starting', fraction: 0.01 };

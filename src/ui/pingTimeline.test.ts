@@ -61,6 +61,19 @@ describe('PingTimeline', () => {
     expect(t.view(3000).frozen).toEqual({ from: 5, to: 13 });
   });
 
+  it('sizes the window from the measured downtime once the report comes, ending at "stopping"', () => {
+    const t = new PingTimeline();
+    for (let seq = 0; seq < 30; seq++) t.feed(reply(seq), 1000 + seq * 100 + 5);
+    // A busy page: "freezing" reached it 1.2 s before "stopping", though the freeze lasted 300 ms.
+    t.phase('freezing', 1500);
+    t.phase('stopping', 2700);
+    expect(t.view(4000).frozen).toEqual({ from: 5, to: 17 });
+    t.frozenFor(300);
+    expect(t.view(4000).frozen).toEqual({ from: 14, to: 17 });
+    t.frozenFor(Number.NaN); // a malformed figure changes nothing
+    expect(t.view(4000).frozen).toEqual({ from: 14, to: 17 });
+  });
+
   it('closes the frozen window when the migration ends without the source ending its copy (a failure)', () => {
     const t = new PingTimeline();
     for (let seq = 0; seq < 10; seq++) t.feed(reply(seq), seq * 100);

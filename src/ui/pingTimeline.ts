@@ -37,6 +37,8 @@ export class PingTimeline {
   private partial = '';
   private freezeAt: number | undefined;
   private thawAt: number | undefined;
+  /** The downtime the migration's report measured, once it came. */
+  private measuredMs: number | undefined;
   private stoppedAt: number | undefined;
 
   /**
@@ -56,6 +58,16 @@ export class PingTimeline {
   phase(phase: string, at: number): void {
     if (phase === 'freezing' && this.freezeAt === undefined) this.freezeAt = at;
     else if ((phase === 'stopping' || phase === 'cleaning up') && this.freezeAt !== undefined) this.thawAt ??= at;
+  }
+
+  /**
+   * The downtime the migration measured. Phase events reach the page late and bunched when the
+   * machine is busy, so the window they span can be much wider than the freeze; the report's figure
+   * sizes it instead, ending where the source's copy began to end ("stopping": the destination had
+   * just said it runs the container), the event nearest the thaw.
+   */
+  frozenFor(ms: number): void {
+    if (Number.isFinite(ms) && ms >= 0) this.measuredMs = ms;
   }
 
   /** The migration is over (done or failed): a container still marked frozen is not any more. */
@@ -93,7 +105,8 @@ export class PingTimeline {
     }
     const view: PingTimelineView = { slots, answered, missed, longestGap, stopped };
     if (this.freezeAt !== undefined && count > 0) {
-      const from = this.slotAt(this.freezeAt, count);
+      const measured = this.thawAt !== undefined && this.measuredMs !== undefined;
+      const from = this.slotAt(measured ? this.thawAt! - this.measuredMs! : this.freezeAt, count);
       view.frozen = this.thawAt === undefined ? { from } : { from, to: Math.max(from, this.slotAt(this.thawAt, count)) };
     }
     return view;
