@@ -15,12 +15,6 @@ export function summarize(samples: number[]): Summary {
   return { median, min: sorted[0]!, max: sorted.at(-1)!, samples };
 }
 
-export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-export function formatSummary(label: string, s: Summary, unit = seconds): string {
-  return `${label.padEnd(44)} median ${unit(s.median)}  (min ${unit(s.min)}, max ${unit(s.max)}, n=${s.samples.length})`;
-}
-
 /** What a figure counts: durations in ms, sizes in bytes, rates in MB/s (10^6 B/s), plain counts. */
 export type Unit = 'ms' | 'bytes' | 'MB/s' | 'count';
 

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ContainerInfo } from '../common/agent/protocol';
 import type { ClusterNode } from '../common/cluster/Cluster';
-import type { ContainerAction, CrResult, RowAction } from './containerOps';
+import { rowErrorLine, type ContainerAction, type CrResult, type RowAction } from './containerOps';
 import { ContainerGraphs } from './ContainerGraphs';
 import { containerDragProps, MoveToMenu } from './MigrationView';
 import type { PanelSession } from './session';
@@ -73,6 +73,7 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
   const { name, state } = info;
   const pending = session.ops.pendingOf(node.name, name);
   const error = session.ops.errorOf(node.name, name);
+  const errorLine = error && rowErrorLine(error);
   const result = session.ops.resultOf(node.name, name);
   const figures = containerFigures(node.stats.get(name), info.cpus);
   const running = state === 'running';
@@ -140,9 +141,10 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
         <CrReportView result={result} busy={pending !== undefined} onDownload={() => void download()}
           onDismiss={() => session.ops.dismissResult(node, name)} />
       )}
-      {error && (
-        <div className="row-error" role="alert" title={error.code ? `agent error code: ${error.code}` : undefined}>
-          <span><b>{error.action} failed:</b> {error.message}</span>
+      {error && errorLine && (
+        <div className={errorLine.failed ? 'row-error' : 'row-error notice'} role={errorLine.failed ? 'alert' : 'status'}
+          title={error.code ? `agent error code: ${error.code}` : undefined}>
+          <span><b>{errorLine.heading}</b> {error.message}</span>
           <button type="button" className="icon" aria-label="Dismiss the error" onClick={() => session.ops.dismissError(node.name, name)}>×</button>
         </div>
       )}

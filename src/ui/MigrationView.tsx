@@ -1,7 +1,7 @@
 import { useState, type DragEvent } from 'react';
 import type { ClusterHost } from '../common/network/types';
 import type { Migration } from './containerOps';
-import { canAbort, formatDuration, migrationStep, migrationSummary, roundsLine } from './migration';
+import { abortButton, formatDuration, migrationStep, migrationSummary, roundsLine } from './migration';
 import { PingTimelineView } from './PingTimelineView';
 import type { PanelSession } from './session';
 
@@ -103,7 +103,7 @@ export function MigrationView({ session, migration }: { session: PanelSession; m
   const step = migrationStep(migration.phase);
   const source = session.cluster.nodes.find((n) => n.name === from);
   // Until the commit starts the source can still keep it; after, only the destination runs it.
-  const abortable = source !== undefined && canAbort(migration.phase) && migration.abort?.state !== 'requested';
+  const abort = abortButton(migration.phase, migration.abort);
   return (
     <div className="migration" role="status" data-testid="migration" data-container={name} data-to={to} data-state="running"
       data-phase={migration.phase}>
@@ -114,10 +114,10 @@ export function MigrationView({ session, migration }: { session: PanelSession; m
         <span className="rounds small" data-testid="migration-rounds">pre-copy {roundsLine(migration.rounds)}</span>
       )}
       {source && (
-        <button type="button" data-testid="migration-abort" disabled={!abortable}
+        <button type="button" data-testid="migration-abort" disabled={!abort.enabled}
           title="Stop the move: the container keeps running here"
           onClick={() => void session.ops.abortMigration(source, name)}>
-          {migration.abort?.state === 'requested' ? 'Aborting…' : 'Abort'}
+          {abort.label}
         </button>
       )}
       {migration.abort?.state === 'refused' && (

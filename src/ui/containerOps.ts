@@ -4,7 +4,7 @@ import { AgentError } from '../common/agent/AgentClient';
 import type { ContainerInfo, CreateArgs, CrReport, MigrateReport, RestoreReport } from '../common/agent/protocol';
 import type { ClusterHost } from '../common/network/types';
 import { Emitter, type Disposable } from '../common/util/Emitter';
-import { canAbort, withRound, type PrecopyRound } from './migration';
+import { abortButton, abortedMessage, withRound, type MigrationAbort, type PrecopyRound } from './migration';
 import type { MigrationWatch, WatchRequest } from './pingProbe';
 import type { PingTimeline } from './pingTimeline';
 
@@ -61,7 +61,7 @@ export interface Migration {
   /** The ping from another container while it moves: the timeline, or why there is none. */
   ping?: { timeline: PingTimeline | undefined; note: string };
   /** An abort asked of the source's agent: sent, or refused (with why). */
-  abort?: { state: 'requested' } | { state: 'refused'; message: string };
+  abort?: MigrationAbort;
 }
 
 /** Starts the ping of a migration (pingProbe.startPingProbe over the cluster); never rejects. */
@@ -93,6 +93,12 @@ export interface RowError {
   message: string;
   /** AgentError's code ("state", "not_found", ...), when it was one. */
   code?: string;
+}
+
+/** How a row shows its error: as a failure, or (a migration its Abort stopped) as what became of it. */
+export function rowErrorLine(error: RowError): { heading: string; failed: boolean } {
+  if (error.action === 'migrate' && error.code === 'aborted') return { heading: 'move', failed: false };
+  return { heading: `${error.action} failed:`, failed: true };
 }
 
 /** People's text for a failure: the agent's message is already meant for them. */
@@ -212,7 +218,7 @@ export class ContainerOps implements Disposable {
     } catch (err) {
       this.migrations.delete(k);
       if (err instanceof AgentError && err.code === 'aborted')
-        this.errors.set(k, { action: 'migrate', code: err.code, message: `aborted — still running on ${nodeName}` });
+        this.errors.set(k, { action: 'migrate', code: err.code, message: abortedMessage(nodeName) });
       else
         this.fail(nodeName, name, 'migrate', err);
       return false;
@@ -230,7 +236,7 @@ export class ContainerOps implements Disposable {
   async abortMigration(node: OpsNode, name: string): Promise<void> {
     const k = key(node.name, name);
     const m = this.migrations.get(k);
-    if (!m || m.report || m.abort?.state === 'requested' || !canAbort(m.phase) || !node.agent.migrateAbort) return;
+    if (!m || m.report || !abortButton(m.phase, m.abort).enabled || !node.agent.migrateAbort) return;
     this.migrations.set(k, { ...m, abort: { state: 'requested' } });
     this.changeEmitter.fire();
     try {

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AgentError } from '../common/agent/AgentClient';
 import type { MigrateReport } from '../common/agent/protocol';
-import { ContainerOps, type MigrationCluster, type OpsNode } from './containerOps';
+import { ContainerOps, rowErrorLine, type MigrationCluster, type OpsNode } from './containerOps';
 import type { MigrationWatch, WatchRequest } from './pingProbe';
 import type { PingTimeline } from './pingTimeline';
-import { bytesMoved, canAbort, migrationStep, migrationSummary, parsePrecopy, roundsLine, withRound } from './migration';
+import { abortButton, bytesMoved, canAbort, migrationStep, migrationSummary, parsePrecopy, roundsLine, withRound } from './migration';
 
 const REPORT: MigrateReport = {
   name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1048576, 40960], final_bytes: 81920,
@@ -153,6 +153,45 @@ describe('ContainerOps.migrate', () => {
     expect(await done).toBe(false);
     expect(ops.migrationsFrom('node1')).toEqual([]);
     expect(ops.errorOf('node1', 'web')).toEqual({ action: 'migrate', code: 'aborted', message: 'aborted — still running on node1' });
+    // The row reads "move aborted — still running on node1", not as a failure.
+    expect(rowErrorLine(ops.errorOf('node1', 'web')!)).toEqual({ heading: 'move', failed: false });
+  });
+
+  it('shows that the abort was asked for, and asks only once', async () => {
+    const { cluster, reply, progress, ops } = setup();
+    const answer = deferred<void>();
+    const migrateAbort = vi.fn(() => answer.promise);
+    const source = { name: 'node1', agent: { migrateAbort } } as unknown as OpsNode;
+    const done = ops.migrate(cluster, 'node1', 'web', 'node2');
+    progress('connecting');
+    const asked = ops.abortMigration(source, 'web');
+    expect(ops.migrationsFrom('node1')[0]!.abort).toEqual({ state: 'requested' });
+    expect(abortButton('connecting', ops.migrationsFrom('node1')[0]!.abort)).toEqual({ enabled: false, label: 'Aborting…' });
+    await ops.abortMigration(source, 'web');
+    expect(migrateAbort).toHaveBeenCalledTimes(1);
+    answer.resolve();
+    await asked;
+    reply.reject(new AgentError('aborted', 'migrate', 'the migration was aborted: the container runs here on'));
+    expect(await done).toBe(false);
+    expect(ops.errorOf('node1', 'web')?.message).toBe('aborted — still running on node1');
+  });
+
+  it('does not ask before the agent has reported the migration (it would not know it yet)', async () => {
+    const { cluster, reply, ops } = setup();
+    const migrateAbort = vi.fn(async () => undefined);
+    const source = { name: 'node1', agent: { migrateAbort } } as unknown as OpsNode;
+    const done = ops.migrate(cluster, 'node1', 'web', 'node2');
+    await ops.abortMigration(source, 'web');
+    expect(migrateAbort).not.toHaveBeenCalled();
+    expect(ops.migrationsFrom('node1')[0]!.abort).toBeUndefined();
+    reply.resolve(REPORT);
+    expect(await done).toBe(true);
+  });
+
+  it('keeps other migration failures as failures', () => {
+    expect(rowErrorLine({ action: 'migrate', code: 'failed', message: 'the destination could not restore it' }))
+      .toEqual({ heading: 'migrate failed:', failed: true });
+    expect(rowErrorLine({ action: 'stop', code: 'aborted', message: 'x' })).toEqual({ heading: 'stop failed:', failed: true });
   });
 
   it('does not ask once the commit is under way, and shows a refused abort', async () => {
@@ -172,10 +211,20 @@ describe('ContainerOps.migrate', () => {
   });
 
   it('knows which phases an abort can still undo', () => {
-    for (const phase of [undefined, 'connecting', 'pre-copy 3', 'destination building', 'freezing', 'memory', 'restoring'])
-      expect(canAbort(phase)).toBe(true);
-    for (const phase of ['committing', 'stopping', 'cleaning up', 'in doubt: asking the destination'])
-      expect(canAbort(phase)).toBe(false);
+    for (const phase of ['connecting', 'pre-copy 3', 'pre-copy 3: 4096 bytes', 'destination building', 'freezing', 'memory', 'restoring', 'retrying'])
+      expect(canAbort(phase), phase).toBe(true);
+    // Before the agent's first phase it may not have the migration yet; from the commit on, too late.
+    for (const phase of [undefined, 'committing', 'stopping', 'cleaning up', 'in doubt: asking the destination', 'in doubt: settling'])
+      expect(canAbort(phase), phase).toBe(false);
+  });
+
+  it('enables the Abort button only while an abort can work and none is pending', () => {
+    expect(abortButton('pre-copy 2', undefined)).toEqual({ enabled: true, label: 'Abort' });
+    expect(abortButton('pre-copy 2', { state: 'requested' })).toEqual({ enabled: false, label: 'Aborting…' });
+    // A refused abort (it raced the commit, or the migration had just ended) may be tried again while it can work.
+    expect(abortButton('restoring', { state: 'refused', message: 'no migration' })).toEqual({ enabled: true, label: 'Abort' });
+    expect(abortButton('committing', undefined)).toEqual({ enabled: false, label: 'Abort' });
+    expect(abortButton(undefined, undefined)).toEqual({ enabled: false, label: 'Abort' });
   });
 
   it('does nothing when the destination is the source', async () => {

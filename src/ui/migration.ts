@@ -57,9 +57,27 @@ const STEPS: Record<string, MigrationStep> = {
 /** Phases from which an abort can no longer keep the container on its source: the commit is under way. */
 const PAST_ABORT = new Set(['committing', 'stopping', 'cleaning up']);
 
-/** Whether a migration in this phase can still be aborted (its source keeps the container). */
+/**
+ * Whether a migration in this phase can still be aborted (its source keeps the container). Not
+ * before the agent's first phase: until then it may not have the migration yet (the page may still
+ * be starting the ping probe) and would refuse the abort with "no migration under way".
+ */
 export function canAbort(phase: string | undefined): boolean {
-  return phase === undefined || !(PAST_ABORT.has(phase) || phase.startsWith('in doubt'));
+  return phase !== undefined && !(PAST_ABORT.has(phase) || phase.startsWith('in doubt'));
+}
+
+/** An abort asked of the source's agent: sent, or refused (with why). */
+export type MigrationAbort = { state: 'requested' } | { state: 'refused'; message: string };
+
+/** The Abort button of a migration under way: whether it can be pressed, and its text. */
+export function abortButton(phase: string | undefined, abort: MigrationAbort | undefined): { enabled: boolean; label: string } {
+  const requested = abort?.state === 'requested';
+  return { enabled: !requested && canAbort(phase), label: requested ? 'Aborting…' : 'Abort' };
+}
+
+/** A migration its Abort stopped is not a failure: the container runs on where it was. */
+export function abortedMessage(source: string): string {
+  return `aborted — still running on ${source}`;
 }
 
 /** The agent's phase ("connecting", "pre-copy 2", "freezing", ...) as people read it. */

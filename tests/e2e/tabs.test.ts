@@ -95,11 +95,14 @@ describe('two tabs of the page', () => {
     // Every other host of the cluster, this tab's and the other's.
     expect(await Promise.all((await menu.getByRole('menuitem').all()).map((item) => item.getAttribute('data-target'))))
       .toEqual(['node2', 'node3', 'node4']);
-    // Every text the live rounds line shows, however briefly (a string: no DOM types here).
+    // Every text the live rounds line shows, however briefly, and whether the move's Abort button
+    // showed (a string: no DOM types here).
     await tab1.evaluate(`(() => {
       window.__rounds = [];
+      window.__abortShown = false;
       new MutationObserver(() => {
         for (const el of document.querySelectorAll('[data-testid="migration-rounds"]')) window.__rounds.push(el.textContent);
+        if (document.querySelector('[data-testid="migration"][data-state="running"] [data-testid="migration-abort"]')) window.__abortShown = true;
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
     })()`);
     await menu.getByRole('menuitem', { name: /node3/ }).click();
@@ -116,6 +119,8 @@ describe('two tabs of the page', () => {
     // Each pre-copy round's bytes showed while it moved.
     const rounds = await tab1.evaluate('window.__rounds') as string[];
     expect(rounds.some((text) => /^pre-copy round 1: [\d.]+ (B|KiB|MiB)/.test(text)), rounds.join(' | ')).toBe(true);
+    // The move under way offered its Abort (not pressed here).
+    expect(await tab1.evaluate('window.__abortShown')).toBe(true);
     // The ping timeline: a probe on node2 pinged it every 100 ms; once the ping stops every slot is settled.
     const timeline = done.getByTestId('ping-timeline');
     await timeline.and(tab1.locator('[data-state="stopped"]')).waitFor({ timeout: 30_000 });

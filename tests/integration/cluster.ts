@@ -23,6 +23,17 @@ export const numbers = (log: string, re: RegExp) => [...log.matchAll(re)].map((m
 /** True when xs is k, k+1, k+2, ... (nothing lost, nothing repeated, no restart from 1). */
 export const consecutive = (xs: number[]) => xs.every((x, i) => i === 0 || x === xs[i - 1]! + 1);
 
+/**
+ * Creates and starts a container whose shell loop logs n=1, n=2, ... to its console every second,
+ * with another workload beside it if given; returns once n=2 is logged.
+ */
+export async function startLoop(t: TestCluster, node: string, ct: string, ip: string, extra = ''): Promise<void> {
+  await t.sh(node, `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);
+  await t.sh(node, `ct exec ${ct} -- sh -c "(i=0; while :; do i=\\$((i+1)); echo n=\\$i; sleep 1; done) > /dev/console 2>&1 < /dev/null &"`);
+  if (extra) await t.sh(node, `ct exec ${ct} -- sh -c '(${extra}) > /dev/null 2>&1 < /dev/null &'`);
+  await t.waitFor(node, `ct logs ${ct}`, (log) => /n=2\b/.test(log));
+}
+
 export async function bootCluster(hosts: number, channel: string, timeoutMs = 90_000): Promise<TestCluster> {
   const network = new LocalNetwork(new BroadcastChannel(`${channel}-${process.pid}`), { settleMs: 100 });
   const cluster = new Cluster(network, (identity) => {

@@ -2,20 +2,13 @@
 // a link losing many frames, a destination without memory for it, one that vanishes mid-stream. Whatever happens, exactly one
 // copy of the container runs afterwards and its counter neither resets nor repeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootCluster, consecutive, numbers, sleep, type TestCluster } from './cluster';
+import { bootCluster, consecutive, numbers, sleep, startLoop, type TestCluster } from './cluster';
 
 let t: TestCluster;
 const NODES = ['node1', 'node2'];
 const ADDR: Record<string, string> = { node1: '10.0.0.1', node2: '10.0.0.2' };
 const sh = (node: string, command: string, allowFail = false) => t.sh(node, command, allowFail);
 const counter = async (node: string, ct: string) => numbers(await sh(node, `ct logs ${ct}`), /^n=(\d+)/gm);
-
-async function startLoop(node: string, ct: string, ip: string, extra: string) {
-  await sh(node, `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);
-  await sh(node, `ct exec ${ct} -- sh -c "(i=0; while :; do i=\\$((i+1)); echo n=\\$i; sleep 1; done) > /dev/console 2>&1 < /dev/null &"`);
-  await sh(node, `ct exec ${ct} -- sh -c '(${extra}) > /dev/null 2>&1 < /dev/null &'`);
-  await t.waitFor(node, `ct logs ${ct}`, (log) => /n=2\b/.test(log));
-}
 
 /** Starts `ct migrate` in the background on a host; its output and exit status land in /tmp/mig-CT. */
 async function migrateInBackground(node: string, ct: string, dest: string) {
@@ -51,7 +44,7 @@ afterAll(() => t?.dispose());
 
 describe('live migration under faults', () => {
   it('stops when the source is asked to abort during pre-copy: the container runs on at the source', async () => {
-    await startLoop('node1', 'ab', '10.0.9.60', 'ctdemo mem 16 4');
+    await startLoop(t, 'node1', 'ab', '10.0.9.60', 'ctdemo mem 16 4');
     expect((await t.run('node1', 'ct migrate-abort ab')).output).toMatch(/no migration of "ab" is under way/);
     await migrateInBackground('node1', 'ab', ADDR.node2!);
     await preCopyUnderWay('ab');
@@ -65,7 +58,7 @@ describe('live migration under faults', () => {
   }, 180_000);
 
   it('on a link that loses 40 % of its frames, ends with exactly one running copy', async () => {
-    await startLoop('node1', 'lo', '10.0.9.61', 'ctdemo mem 2 4');
+    await startLoop(t, 'node1', 'lo', '10.0.9.61', 'ctdemo mem 2 4');
     const port = (await t.network.ports()).find((p) => p.name === 'node2')!.id;
     await t.network.setFault(port, { lossPercent: 40 });
     await migrateInBackground('node1', 'lo', ADDR.node2!);
@@ -78,7 +71,7 @@ describe('live migration under faults', () => {
   }, 240_000);
 
   it('when the link drops in the frozen round (the destination already building it), the source keeps it', async () => {
-    await startLoop('node1', 'fr', '10.0.9.64', 'ctdemo mem 16 4');
+    await startLoop(t, 'node1', 'fr', '10.0.9.64', 'ctdemo mem 16 4');
     const port = (await t.network.ports()).find((p) => p.name === 'node2')!.id;
     await migrateInBackground('node1', 'fr', ADDR.node2!);
     // The image's head has arrived: node2 has created the container and is starting it.
@@ -93,7 +86,7 @@ describe('live migration under faults', () => {
   }, 240_000);
 
   it('is refused by a destination without the memory for it: the container runs on at the source', async () => {
-    await startLoop('node1', 'om', '10.0.9.63', 'ctdemo mem 4 4');
+    await startLoop(t, 'node1', 'om', '10.0.9.63', 'ctdemo mem 4 4');
     const avail = Number(/MemAvailable:\s+(\d+)/.exec(await sh('node2', 'cat /proc/meminfo'))![1]);
     const fill = Math.floor(avail / 1024) - 12;   // MiB: leaves node2 about 12 MiB
     const shm = Math.min(40, Math.floor(fill / 2));
@@ -108,7 +101,7 @@ describe('live migration under faults', () => {
 
   // Last: node2 does not come back.
   it('when the destination vanishes mid-stream (its emulator gone, as when its tab closes), the source keeps it', async () => {
-    await startLoop('node1', 'gone', '10.0.9.62', 'ctdemo mem 16 4');
+    await startLoop(t, 'node1', 'gone', '10.0.9.62', 'ctdemo mem 16 4');
     await migrateInBackground('node1', 'gone', ADDR.node2!);
     await preCopyUnderWay('gone');
     await sleep(300);

@@ -3,7 +3,7 @@
 // destination refuses or fails, exactly one copy runs afterwards, on the source; a lost COMMIT or DONE
 // is settled by asking the destination.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootCluster, consecutive, numbers, sleep, type TestCluster } from './cluster';
+import { bootCluster, consecutive, numbers, sleep, startLoop, type TestCluster } from './cluster';
 
 let t: TestCluster;
 const ADDR: Record<string, string> = { node1: '10.0.0.1', node2: '10.0.0.2' };
@@ -13,13 +13,6 @@ const waitFor = (node: string, command: string, test: (out: string) => boolean, 
   t.waitFor(node, command, test, timeoutMs);
 const state = async (node: string, ct: string) =>
   (await sh(node, `ct status ${ct} 2>&1 | grep -E '^state|no container'`, true)).replace(/\s+/g, ' ');
-
-async function startLoop(node: string, ct: string, ip: string, extra = '') {
-  await sh(node, `ct create ${ct} --ip ${ip}/16 && ct start ${ct}`);
-  await sh(node, `ct exec ${ct} -- sh -c "(i=0; while :; do i=\\$((i+1)); echo n=\\$i; sleep 1; done) > /dev/console 2>&1 < /dev/null &"`);
-  if (extra) await sh(node, `ct exec ${ct} -- sh -c '(${extra}) > /dev/null 2>&1 < /dev/null &'`);
-  await waitFor(node, `ct logs ${ct}`, (log) => /n=2\b/.test(log));
-}
 
 async function portOf(node: string) {
   return (await t.network.ports()).find((p) => p.name === node)!.id;
@@ -33,7 +26,7 @@ afterAll(() => t?.dispose());
 
 describe('live migration', () => {
   it('moves a running container A -> B -> A: its counter never resets nor repeats, its address follows it', async () => {
-    await startLoop('node1', 'mv', '10.0.9.10');
+    await startLoop(t, 'node1', 'mv', '10.0.9.10');
     await sh('node2', 'ct create peer --ip 10.0.9.11/16 && ct start peer');
     const there = await sh('node1', `ct migrate mv ${ADDR.node2}`);
     expect(there).toMatch(/migrate mv: \d+ pre-copy rounds .* frozen \d+ ms .*total \d+ ms/);
@@ -76,7 +69,7 @@ describe('live migration', () => {
   }, 120_000);
 
   it('keeps the container on the source when the link drops mid-stream, and the destination drops its part', async () => {
-    await startLoop('node1', 'lk', '10.0.9.20', 'ctdemo mem 8 2');
+    await startLoop(t, 'node1', 'lk', '10.0.9.20', 'ctdemo mem 8 2');
     const port = await portOf('node2');
     const migration = run('node1', `ct migrate lk ${ADDR.node2}`);
     await sleep(400);
@@ -93,7 +86,7 @@ describe('live migration', () => {
   }, 120_000);
 
   it('settles a lost COMMIT or DONE by asking the destination: exactly one copy runs', async () => {
-    await startLoop('node1', 'dn', '10.0.9.50');
+    await startLoop(t, 'node1', 'dn', '10.0.9.50');
     // The DONE is lost: the destination runs it; asked, it says so, and the source ends its copy.
     await sh('node2', 'echo lose-done > /run/ct/migrate.fault');
     let r = await run('node1', `ct migrate dn ${ADDR.node2}`);
@@ -144,7 +137,7 @@ describe('live migration', () => {
   }, 180_000);
 
   it('keeps the container on the source when the destination refuses it or cannot restore it', async () => {
-    await startLoop('node1', 'rf', '10.0.9.30');
+    await startLoop(t, 'node1', 'rf', '10.0.9.30');
     await sh('node2', 'ct create rf --ip 10.0.9.31/16');
     let r = await run('node1', `ct migrate rf ${ADDR.node2}`);
     expect(r.exitCode).not.toBe(0);
