@@ -93,14 +93,10 @@ describe('live migration', () => {
     await sh('node2', 'rm /run/ct/migrate.fault');
     expect(r.output).toMatch(/in doubt: asking the destination/);
     console.log(`lost DONE: ${r.output.trim().split('\n').slice(-1)[0]}`);
-    if (r.exitCode !== 0) {
-      // On a machine loaded enough that the source gave up waiting (5 s) before the destination
-      // even sealed its commit, the source's question sealed "aborted" first: also one copy, here.
-      expect(r.output).toMatch(/did not take the container/);
-      expect(await state('node1', 'dn')).toMatch(/running/);
-      await waitFor('node2', 'ct list', (o) => !/\bdn\b/.test(o), 30_000);   // its held copy, taken down
-      await sh('node1', `ct migrate dn ${ADDR.node2}`);
-    }
+    // The question waits for the destination to finish with the arrival, so its answer is the
+    // sealed one: committed (an answer racing the arrival's cleanup once said "aborted" with the
+    // container running there: two copies).
+    expect(r.exitCode, r.output).toBe(0);
     expect(await state('node2', 'dn')).toMatch(/running/);
     expect(await state('node1', 'dn')).toMatch(/no container/);
     let before = Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm));

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -1120,7 +1121,7 @@ static char seal(const char *name, char want)
 	return got[0];
 }
 
-static int arrival_lock(const char *name, struct ct_err *err)
+static int arrival_lock(const char *name, int timeout_ms, struct ct_err *err)
 {
 	char path[256];
 	snprintf(path, sizeof(path), CT_RUN_DIR "/%s.arriving", name);
@@ -1129,7 +1130,7 @@ static int arrival_lock(const char *name, struct ct_err *err)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);   /* kept open until we exit */
 	if (fd < 0)
 		return ct_fail_errno(err, "creating %s", path);
-	for (long long end = now_ms() + REPLY_TIMEOUT_MS; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
+	for (long long end = now_ms() + timeout_ms; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
 		if (errno != EWOULDBLOCK || now_ms() > end)
 			return ct_fail(err, "busy", "the last attempt to bring \"%s\" here is still being undone", name);
 		sleep_ms(50);
@@ -1144,24 +1145,41 @@ static void fault(char what[16])
 		what[strcspn(what, "\n")] = 0;
 }
 
-/* A source in doubt asks what became of NAME here: sealed while the serving child still holds it,
- * else running here means committed (that child finished), and nothing means aborted. */
+/* A source in doubt asks what became of NAME here. Whoever is bringing it here holds its arrival
+ * lock until it has committed or given up: once the lock is ours, the decision it sealed (kept
+ * after a commit, for this question) is the answer, with nothing left to race against. Without
+ * one, the arrival never got as far as a decision: a copy here runs only if something else
+ * started it, and one held frozen was never committed. */
+#define QUERY_WAIT_MS 12000   /* an arrival waits at most COMMIT_TIMEOUT_MS for its COMMIT */
+
 static void __attribute__((noreturn)) answer_query(int sock, const char *name)
 {
-	char dir[256], d;
-	snprintf(dir, sizeof(dir), MIG_DIR "/%s", name);
-	if (access(dir, F_OK) == 0)
-		d = seal(name, D_ABORTED);
-	else
-		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING ? D_COMMITTED : D_ABORTED;
-	if (d)
+	struct ct_err err = { "", "" };
+	char d = 0, path[320];
+	snprintf(path, sizeof(path), MIG_DIR "/%s/decision", name);
+	if (arrival_lock(name, QUERY_WAIT_MS, &err) == 0 && readlink(path, &d, 1) != 1)
+		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING && !held_frozen(name) ? D_COMMITTED
+													      : D_ABORTED;
+	if (d == D_COMMITTED || d == D_ABORTED)
 		send_frame(sock, F_DECISION, &d, 1, NULL, 0);
-	else {
-		struct ct_err err;
-		ct_fail_errno(&err, "reading the decision about \"%s\"", name);
+	else
 		send_error(sock, &err);
-	}
 	_exit(d ? 0 : 1);
+}
+
+/* After a commit: all but the decision goes (see answer_query). */
+static void clear_arrival(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "decision")) {
+			char path[512];
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			remove_tree(path, NULL);
+		}
+	if (d)
+		closedir(d);
 }
 
 /* Waits for the source's next frame; meanwhile a container built ahead may report that it stands
@@ -1229,7 +1247,7 @@ static void __attribute__((noreturn)) serve(int sock)
 		answer_query(sock, h.name);
 	/* One arrival per name at a time: a source that gave up and tries again (a busy container)
 	 * may find the last attempt still taking down what it began to build. Its lock goes with it. */
-	if (arrival_lock(h.name, &err) < 0)
+	if (arrival_lock(h.name, REPLY_TIMEOUT_MS, &err) < 0)
 		goto fail;
 	if (config_exists(h.name)) {
 		ct_fail(&err, "exists", "a container named \"%s\" already exists here", h.name);
@@ -1357,7 +1375,7 @@ static void __attribute__((noreturn)) serve(int sock)
 		sleep_ms(20);
 		hostnet_announce(&garp);
 	}
-	remove_tree(dir, NULL);
+	clear_arrival(dir);
 	_exit(0);
 fail:
 	send_error(sock, &err);
