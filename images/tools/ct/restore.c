@@ -389,7 +389,7 @@ static int await_head(struct restore_ctx *ctx, int report_fd, struct ct_err *err
 	uint64_t size;
 	memcpy(&size, msg + 1, sizeof(size));
 	cr_trace("%lld restore: head here\n", now_ms());
-	if (size > (64u << 20))
+	if (size < sizeof(struct cr_header) || size > SIZE_MAX / 2)
 		return ct_fail(err, "bad_image", "the image's head is %llu bytes", (unsigned long long)size);
 	st->head_map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, st->image_fd, 0);
 	if (st->head_map == MAP_FAILED) {
