@@ -253,10 +253,16 @@ static unsigned uplink_mtu(void)
 	return mtu >= 576 && mtu <= 65535 ? mtu : 1500;
 }
 
+/* The host side of a container's veth, named after its init's host pid (unique while it runs). */
+static void host_veth(pid_t init, char name[16])
+{
+	snprintf(name, 16, "vc%d", init);
+}
+
 static int wire_network(pid_t pid, unsigned mtu, bool up, struct ct_err *err)
 {
 	char host_if[16];
-	snprintf(host_if, sizeof(host_if), "vc%d", pid);
+	host_veth(pid, host_if);
 	int fd = nl_open(err);
 	if (fd < 0)
 		return -1;
@@ -279,7 +285,7 @@ int container_link_up(const char *name, struct ct_err *err)
 	if (container_state(name, &init) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
 	char host_if[16];
-	snprintf(host_if, sizeof(host_if), "vc%d", init);
+	host_veth(init, host_if);
 	int fd = nl_open(err);
 	if (fd < 0)
 		return -1;
