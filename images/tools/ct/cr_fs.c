@@ -106,71 +106,6 @@ int cr_fs_dump(uint32_t root, const char *dir, struct cr_writer *w, uint64_t *by
 	return dump_dir(root, fd, "", w, bytes, err);
 }
 
-int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, uint32_t id_shift, struct ct_err *err)
-{
-	if (which == CR_FS_UPPER && mkdir(dir, 0755) < 0)
-		return ct_fail_errno(err, "creating %s", dir);
-	int root CLEANUP_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return ct_fail_errno(err, "opening %s", dir);
-	for (uint32_t i = 0; i < img->nfsentries; i++) {
-		const struct cr_fsentry *e = img->fsentries[i];
-		const unsigned char *data = cr_after(e, sizeof(*e));
-		char path[CR_PATH_MAX];
-		memcpy(path, e->path, sizeof(path));
-		if (e->root != which)
-			continue;
-		int rc = 0;
-		switch (e->type) {
-		case CR_FS_DIR:
-			rc = mkdirat(root, path, 0700);
-			break;
-		case CR_FS_SYMLINK: {
-			char target[CR_PATH_MAX];
-			memcpy(target, data, e->size);
-			target[e->size] = 0;
-			rc = symlinkat(target, root, path);
-			break;
-		}
-		case CR_FS_WHITEOUT:
-			rc = mknodat(root, path, S_IFCHR | 0, makedev(0, 0));
-			break;
-		case CR_FS_REG: {
-			int fd = openat(root, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			rc = fd < 0 ? -1 : write_all(fd, data, e->size);
-			if (fd >= 0)
-				close(fd);
-			break;
-		}
-		}
-		if (rc < 0)
-			return ct_fail_errno(err, "restoring /%s", path);
-		if (fchownat(root, path, e->uid - id_shift, e->gid - id_shift, AT_SYMLINK_NOFOLLOW) < 0)
-			return ct_fail_errno(err, "restoring the owner of /%s", path);
-		if (e->type != CR_FS_SYMLINK && fchmodat(root, path, e->mode, 0) < 0)
-			return ct_fail_errno(err, "restoring the mode of /%s", path);
-		if (e->type == CR_FS_DIR && e->opaque) {
-			char full[CR_PATH_MAX + 128];
-			snprintf(full, sizeof(full), "%.100s/%s", dir, path);
-			if (setxattr(full, OPAQUE_XATTR, "y", 1, 0) < 0)
-				return ct_fail_errno(err, "marking /%s opaque", path);
-		}
-		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
-		utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW);
-	}
-	/* Directories' times last: filling them changed their mtime. */
-	for (uint32_t i = img->nfsentries; i-- > 0;) {
-		const struct cr_fsentry *e = img->fsentries[i];
-		if (e->root != which || e->type != CR_FS_DIR)
-			continue;
-		char path[CR_PATH_MAX];
-		memcpy(path, e->path, sizeof(path));
-		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
-		utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW);
-	}
-	return 0;
-}
-
 /* The directory holding path (relative to root) and path's last component; no symlink and no
  * ".." on the way may lead out of root. */
 static int open_parent(int root, const char *path, char *base, size_t size, struct ct_err *err)
@@ -189,6 +124,93 @@ static int open_parent(int root, const char *path, char *base, size_t size, stru
 	if (fd < 0)
 		return ct_fail_errno(err, "opening /%s", dir);
 	return fd;
+}
+
+/* Owner, mode (not a symlink's: it has none) and mtime of what an entry just made at name in dir. */
+static int set_meta(int dir, const char *name, const struct cr_fsentry *e, uint32_t id_shift, const char *path,
+		    struct ct_err *err)
+{
+	if (fchownat(dir, name, e->uid - id_shift, e->gid - id_shift, AT_SYMLINK_NOFOLLOW) < 0)
+		return ct_fail_errno(err, "restoring the owner of /%s", path);
+	if (e->type != CR_FS_SYMLINK && fchmodat(dir, name, e->mode, 0) < 0)
+		return ct_fail_errno(err, "restoring the mode of /%s", path);
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
+	utimensat(dir, name, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* Directories' times last: filling them changed their mtime. */
+static void set_dir_times(int root, const struct cr_image *img, uint32_t which)
+{
+	for (uint32_t i = img->nfsentries; i-- > 0;) {
+		const struct cr_fsentry *e = img->fsentries[i];
+		if (e->root != which || e->type != CR_FS_DIR)
+			continue;
+		char path[CR_PATH_MAX], base[CR_PATH_MAX];
+		memcpy(path, e->path, sizeof(path));
+		path[sizeof(path) - 1] = 0;
+		int dir CLEANUP_FD = open_parent(root, path, base, sizeof(base), NULL);
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
+		if (dir >= 0)
+			utimensat(dir, base, ts, AT_SYMLINK_NOFOLLOW);
+	}
+}
+
+int cr_fs_restore(const struct cr_image *img, uint32_t which, const char *dir, uint32_t id_shift, struct ct_err *err)
+{
+	if (which == CR_FS_UPPER && mkdir(dir, 0755) < 0)
+		return ct_fail_errno(err, "creating %s", dir);
+	int root CLEANUP_FD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return ct_fail_errno(err, "opening %s", dir);
+	for (uint32_t i = 0; i < img->nfsentries; i++) {
+		const struct cr_fsentry *e = img->fsentries[i];
+		const unsigned char *data = cr_after(e, sizeof(*e));
+		char path[CR_PATH_MAX], base[CR_PATH_MAX];
+		memcpy(path, e->path, sizeof(path));
+		path[sizeof(path) - 1] = 0;
+		if (e->root != which)
+			continue;
+		/* Beneath the root, through no symlink: an entry below one the image made a symlink
+		 * would otherwise land wherever that points. */
+		int at CLEANUP_FD = open_parent(root, path, base, sizeof(base), err);
+		if (at < 0)
+			return -1;
+		int rc = 0;
+		switch (e->type) {
+		case CR_FS_DIR:
+			rc = mkdirat(at, base, 0700);
+			break;
+		case CR_FS_SYMLINK: {
+			char target[CR_PATH_MAX];
+			memcpy(target, data, e->size);
+			target[e->size] = 0;
+			rc = symlinkat(target, at, base);
+			break;
+		}
+		case CR_FS_WHITEOUT:
+			rc = mknodat(at, base, S_IFCHR | 0, makedev(0, 0));
+			break;
+		case CR_FS_REG: {
+			int fd = openat(at, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			rc = fd < 0 ? -1 : write_all(fd, data, e->size);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		}
+		if (rc < 0)
+			return ct_fail_errno(err, "restoring /%s", path);
+		if (e->type == CR_FS_DIR && e->opaque) {
+			int fd CLEANUP_FD = openat(at, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0 || fsetxattr(fd, OPAQUE_XATTR, "y", 1, 0) < 0)
+				return ct_fail_errno(err, "marking /%s opaque", path);
+		}
+		if (set_meta(at, base, e, id_shift, path, err) < 0)
+			return -1;
+	}
+	set_dir_times(root, img, which);
+	return 0;
 }
 
 static int empty_dir(int parent, const char *name, struct ct_err *err)
@@ -251,13 +273,7 @@ static int apply_entry(int root, const struct cr_fsentry *e, struct ct_err *err)
 	}
 	if (rc < 0)
 		return ct_fail_errno(err, "restoring /%s", path);
-	if (fchownat(dir, base, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return ct_fail_errno(err, "restoring the owner of /%s", path);
-	if (e->type != CR_FS_SYMLINK && fchmodat(dir, base, e->mode, 0) < 0)
-		return ct_fail_errno(err, "restoring the mode of /%s", path);
-	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
-	utimensat(dir, base, ts, AT_SYMLINK_NOFOLLOW);
-	return 0;
+	return set_meta(dir, base, e, 0, path, err);
 }
 
 int cr_fs_apply(const struct cr_image *img, uint32_t which, const char *dir, struct ct_err *err)
@@ -269,19 +285,6 @@ int cr_fs_apply(const struct cr_image *img, uint32_t which, const char *dir, str
 	for (uint32_t i = 0; i < img->nfsentries; i++)
 		if (img->fsentries[i]->root == which && apply_entry(root, img->fsentries[i], err) < 0)
 			return -1;
-	for (uint32_t i = img->nfsentries; i-- > 0;) {
-		const struct cr_fsentry *e = img->fsentries[i];
-		if (e->root != which || e->type != CR_FS_DIR)
-			continue;
-		char path[CR_PATH_MAX], base[CR_PATH_MAX];
-		memcpy(path, e->path, sizeof(path));
-		path[sizeof(path) - 1] = 0;
-		int parent = open_parent(root, path, base, sizeof(base), NULL);
-		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)e->mtime } };
-		if (parent >= 0) {
-			utimensat(parent, base, ts, AT_SYMLINK_NOFOLLOW);
-			close(parent);
-		}
-	}
+	set_dir_times(root, img, which);
 	return 0;
 }
