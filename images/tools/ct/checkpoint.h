@@ -42,25 +42,18 @@ int container_checkpoint(const char *name, const char *dir, bool leave_running, 
 int container_restore(const char *name, const char *dir, struct cr_report *r, cr_progress_fn progress, void *arg,
 		      struct ct_err *err);
 
-/* A migration's restore, its processes left frozen (cgroup.freeze) until the caller thaws them, from
- * an image still arriving in image_fd: the container is built from its head (head_size bytes:
- * container, filesystem, log) at once; its processes once complete_fd gives 'y' (the image is
- * whole, every record's checksum checked by the caller; anything else: it never will be, and the
- * restore fails leaving nothing behind). */
-int container_restore_streamed(const char *name, int image_fd, size_t head_size, int complete_fd, struct cr_report *r,
-			       struct ct_err *err);
-
 /* The head of an image without files or processes — the container record (settings, hostname,
  * clocks, console) and an empty log — written to fd: what a migration's destination builds the
  * container from while the pre-copy runs. */
 int container_describe(const char *name, int fd, struct ct_err *err);
-/* A migration's restore begun before its image: the container is built at once from a description
+/* A migration's restore, its processes left frozen (cgroup.freeze) until the caller thaws them, begun
+ * before its image: the container is built at once from a description
  * (container_describe: prepare_size bytes at prepare_fd), and built_fd gets one byte ('b') once it
  * stands, its first process waiting (closed without: it failed). Then complete_fd gives 'h' and the head's
  * size (a uint64_t) once the image's head is in image_fd: its files are put in place through the
- * overlay, its container record must agree with the description; then 'y' once the image is whole,
- * as for container_restore_streamed (anything else, at either step: the restore fails leaving
- * nothing behind). */
+ * overlay, its container record must agree with the description; then 'y' once the image is whole
+ * (every record's checksum checked by the caller) and its processes are restored from it (anything
+ * else, at any step: the restore fails leaving nothing behind). */
 int container_restore_prepared(const char *name, int prepare_fd, size_t prepare_size, int image_fd, int complete_fd,
 			       int built_fd, struct cr_report *r, struct ct_err *err);
 

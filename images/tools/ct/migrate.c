@@ -169,7 +169,7 @@ static char migrate_query(const char *dest, const char *name, struct ct_err *err
 	int fd = connect_to(dest, err);
 	if (fd < 0)
 		return 0;
-	struct hello q = { .version = 1 };
+	struct hello q = { .version = MIG_VERSION };
 	memcpy(q.magic, MIG_MAGIC, sizeof(q.magic));
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	read_key(q.key);
@@ -420,7 +420,7 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 	if (s.sock < 0)
 		return -1;
 	int rc = -1;
-	struct hello h = { .version = 1 };
+	struct hello h = { .version = MIG_VERSION };
 	memcpy(h.magic, MIG_MAGIC, sizeof(h.magic));
 	snprintf(h.name, sizeof(h.name), "%s", name);
 	read_key(h.key);

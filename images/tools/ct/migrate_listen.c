@@ -51,9 +51,8 @@ static int store_pages(struct store *st, const struct cr_pages *g, const unsigne
 struct restorer {
 	pid_t pid;
 	int built;      /* prepared: 'b' once the container stands; -1 once heard (or none) */
-	int complete;   /* ['h' + the head's size, prepared,] 'y' when the image is whole; closed without: never */
+	int complete;   /* 'h' + the head's size, then 'y' when the image is whole; closed without: never */
 	int result;
-	bool prepared;  /* started from a description: it waits for the head too */
 	bool head_given;
 };
 
@@ -63,8 +62,6 @@ struct restore_result {
 	struct ct_err err;
 };
 
-/* Without prepare_path: a restorer of the image at path, whose head (head_size bytes) is there. With
- * it: a restorer that builds the container from that description (prepare_size bytes) at once. */
 static void close_pair(int p[2])
 {
 	for (int i = 0; i < 2; i++)
@@ -72,11 +69,13 @@ static void close_pair(int p[2])
 			close(p[i]);
 }
 
-static int start_restorer(struct restorer *x, int sock, const char *name, const char *path, size_t head_size,
-			  const char *prepare_path, struct ct_err *err)
+/* A restorer that builds the container at once from its description (prepare_size bytes at
+ * prepare_path), then restores it from the image arriving at path. */
+static int start_restorer(struct restorer *x, int sock, const char *name, const char *path, const char *prepare_path,
+			  size_t prepare_size, struct ct_err *err)
 {
 	int complete[2], result[2], built[2] = { -1, -1 };
-	if (prepare_path && pipe2(built, O_CLOEXEC) < 0)
+	if (pipe2(built, O_CLOEXEC) < 0)
 		return ct_fail_errno(err, "pipe");
 	if (pipe2(complete, O_CLOEXEC) < 0) {
 		close_pair(built);
@@ -94,17 +93,14 @@ static int start_restorer(struct restorer *x, int sock, const char *name, const 
 		close(sock);
 		close(complete[1]);
 		close(result[0]);
-		if (built[0] >= 0)
-			close(built[0]);
+		close(built[0]);
 		struct restore_result res = { 0 };
-		int pfd = prepare_path ? open(prepare_path, O_RDONLY | O_CLOEXEC) : -1;
-		if (prepare_path && pfd < 0)
+		int pfd = open(prepare_path, O_RDONLY | O_CLOEXEC);
+		if (pfd < 0)
 			res.rc = ct_fail_errno(&res.err, "opening %s", prepare_path);
-		else if (prepare_path)
-			res.rc = container_restore_prepared(name, pfd, head_size, fd, complete[0], built[1], &res.report,
-							    &res.err);
 		else
-			res.rc = container_restore_streamed(name, fd, head_size, complete[0], &res.report, &res.err);
+			res.rc = container_restore_prepared(name, pfd, prepare_size, fd, complete[0], built[1], &res.report,
+							    &res.err);
 		write_all(result[1], &res, sizeof(res));
 		_exit(0);
 	}
@@ -120,9 +116,8 @@ static int start_restorer(struct restorer *x, int sock, const char *name, const 
 		errno = saved;
 		return ct_fail_errno(err, "starting the restore");
 	}
-	*x = (struct restorer){ pid, built[0], complete[1], result[0], prepare_path != NULL, false };
-	if (built[1] >= 0)
-		close(built[1]);
+	*x = (struct restorer){ pid, built[0], complete[1], result[0], false };
+	close(built[1]);
 	return 0;
 }
 
@@ -148,12 +143,11 @@ static int finish_restorer(struct restorer *x, bool whole, struct restore_result
 	return ok && res->rc == 0 ? 0 : -1;
 }
 
-static int give_head(struct restorer *x, int sock, const char *name, const char *path, uint64_t size,
-		     struct ct_err *err)
+static int give_head(struct restorer *x, uint64_t size, struct ct_err *err)
 {
 	x->head_given = true;
 	if (!x->pid)
-		return start_restorer(x, sock, name, path, (size_t)size, NULL, err);
+		return ct_fail(err, "bad_image", "the image came before the container's description");
 	unsigned char msg[1 + sizeof(uint64_t)] = { 'h' };
 	memcpy(msg + 1, &size, sizeof(size));
 	if (write_all(x->complete, msg, sizeof(msg)) == 0)
@@ -235,18 +229,16 @@ static int out_write(struct outbuf *b, const void *src, size_t n)
 }
 
 /* The head on disk, then to the restorer. */
-static int flush_head(struct outbuf *out, struct restorer *x, int sock, const char *name, const char *path,
-		      uint64_t written, struct ct_err *err)
+static int flush_head(struct outbuf *out, struct restorer *x, const char *path, uint64_t written, struct ct_err *err)
 {
 	if (out_flush(out) < 0)
 		return ct_fail_errno(err, "writing %s", path);
-	return give_head(x, sock, name, path, written, err);
+	return give_head(x, written, err);
 }
 
-/* Receives the raw image after F_IMAGE, turning page references into pages, into path; starts the
+/* Receives the raw image after F_IMAGE, turning page references into pages, into path; tells the
  * restorer once the head is in. */
-static int receive_image(int sock, struct store *st, const char *name, const char *path, struct restorer *x,
-			 struct ct_err *err)
+static int receive_image(int sock, struct store *st, const char *path, struct restorer *x, struct ct_err *err)
 {
 	static struct inbuf in;
 	static struct outbuf out;
@@ -274,7 +266,7 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 			goto out;
 		}
 		if (!x->head_given && !cr_rec_in_head(rec.type)) {
-			if (flush_head(&out, x, sock, name, path, written, err) < 0)
+			if (flush_head(&out, x, path, written, err) < 0)
 				goto out;
 		} else if (x->head_given && cr_rec_in_head(rec.type)) {   /* the log included: one, and last in the head */
 			ct_fail(err, "bad_image", "the migration stream has a %s record after its head", cr_rec_name(rec.type));
@@ -335,7 +327,7 @@ static int receive_image(int sock, struct store *st, const char *name, const cha
 		}
 		written += sizeof(rec) + rec.len + 4;
 		/* The log closes the head: the restore can start on it (or, built ahead, go on with it). */
-		if (rec.type == CR_REC_LOG && !x->head_given && flush_head(&out, x, sock, name, path, written, err) < 0)
+		if (rec.type == CR_REC_LOG && !x->head_given && flush_head(&out, x, path, written, err) < 0)
 			goto out;
 		if (rec.type == CR_REC_END)
 			break;
@@ -481,7 +473,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	bool restored = false;
 	int n = recv_reply(sock, &type, &h, sizeof(h), REPLY_TIMEOUT_MS, &err);
 	if (n != (int)sizeof(h) || (type != F_HELLO && type != F_QUERY) || memcmp(h.magic, MIG_MAGIC, sizeof(h.magic)) ||
-	    h.version != 1) {
+	    h.version != MIG_VERSION) {
 		ct_fail(&err, "invalid_argument", "not a ctlab migration (or another version)");
 		goto fail;
 	}
@@ -556,7 +548,7 @@ static void __attribute__((noreturn)) serve(int sock)
 				ct_fail_errno(&err, "keeping the description of \"%s\"", h.name);
 				goto fail;
 			}
-			if (start_restorer(&x, sock, h.name, image, f.len, prepare, &err) < 0)
+			if (start_restorer(&x, sock, h.name, image, prepare, f.len, &err) < 0)
 				goto fail;
 		}
 		if (f.type == F_PAGES) {
@@ -573,7 +565,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	free(data);
 	snprintf(path, sizeof(path), "%s/" CR_IMAGE_FILE, dir);
 	cr_trace("%lld serve: image starts\n", now_ms());
-	int received = receive_image(sock, &st, h.name, path, &x, &err);
+	int received = receive_image(sock, &st, path, &x, &err);
 	cr_trace("%lld serve: image received\n", now_ms());
 	close(st.fd);
 	st.fd = -1;

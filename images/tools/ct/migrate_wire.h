@@ -15,6 +15,7 @@
 #include "migrate.h"
 
 #define MIG_MAGIC "CTMIGR1"
+#define MIG_VERSION 2   /* 2: the destination builds the container from a description first */
 #define MIG_DIR "/var/lib/ct-migrate"
 #define ROUND_ENOUGH (64u << 10)      /* a pre-copy round this small: freeze now */
 #define CONNECT_TIMEOUT_MS 5000

@@ -51,7 +51,6 @@ struct stream {
 	 * first waits for the head ('h' and its size on complete_fd) and puts its files in place. */
 	int prepare_fd;
 	int built_fd;      /* 'b' to the migration's receiver once the container stands */
-	bool prepared;
 	struct cr_image head;
 	void *head_map;
 	size_t head_size;
@@ -193,11 +192,10 @@ static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 		char ok;
 		close(st->complete_fd);
 		close(st->checked[1]);
-		if (st->prepared) {   /* in place: the monitor may say the container stands */
-			struct ready_msg m = { .pid = 0, .ok = 1 };
-			close(st->built_fd);
-			write_all(report_fd, &m, sizeof(m));
-		}
+		/* In place: the monitor may say the container stands. */
+		struct ready_msg m = { .pid = 0, .ok = 1 };
+		close(st->built_fd);
+		write_all(report_fd, &m, sizeof(m));
 		if (read_all(st->checked[0], &ok, 1) != 1)
 			_exit(1);   /* the monitor found the image bad and says why */
 		if (map_whole(st, true, &err) < 0) {
@@ -338,7 +336,7 @@ static int await_whole(struct restore_ctx *ctx, struct ct_err *err)
 		return ct_fail(err, "failed", "the rest of the image never arrived");
 	close(st->complete_fd);
 	cr_trace("%lld restore: image whole\n", now_ms());
-	/* Its checksums were checked as it arrived (container_restore_streamed's caller); every
+	/* Its checksums were checked as it arrived (by the migration's receiver); every
 	 * record's shape and every reference between records are checked here. */
 	if (map_whole(st, true, err) < 0 || identity_matches(&st->whole, err) < 0)
 		return -1;
@@ -425,7 +423,7 @@ static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *er
 	struct restore_ctx *ctx = arg;
 	(void)init;
 	struct stream *st = ctx->stream;
-	int rc = st && ((st->prepared && await_head(ctx, report_fd, err) < 0) || await_whole(ctx, err) < 0)
+	int rc = st && (await_head(ctx, report_fd, err) < 0 || await_whole(ctx, err) < 0)
 		 ? -1 : bring_to_life_mapped(ctx, report_fd, err);
 	munmap(ctx->map, ctx->map_size);
 	if (st && st->whole.data)
@@ -560,24 +558,17 @@ int container_restore(const char *name, const char *dir, struct cr_report *r, cr
 	return restore(name, dir, NULL, 0, false, r, progress, arg, err);
 }
 
-int container_restore_streamed(const char *name, int image_fd, size_t head_size, int complete_fd, struct cr_report *r,
-			       struct ct_err *err)
-{
-	struct stream st = { .image_fd = image_fd, .complete_fd = complete_fd, .checked = { -1, -1 } };
-	return restore(name, NULL, &st, head_size, true, r, NULL, NULL, err);
-}
-
 int container_restore_prepared(const char *name, int prepare_fd, size_t prepare_size, int image_fd, int complete_fd,
 			       int built_fd, struct cr_report *r, struct ct_err *err)
 {
 	struct stream st = { .image_fd = image_fd, .complete_fd = complete_fd, .checked = { -1, -1 },
-			     .prepare_fd = prepare_fd, .built_fd = built_fd, .prepared = true };
+			     .prepare_fd = prepare_fd, .built_fd = built_fd };
 	return restore(name, NULL, &st, prepare_size, true, r, NULL, NULL, err);
 }
 
 static int load_head(struct stream *st, size_t size, struct cr_image *img, void **map, struct ct_err *err)
 {
-	*map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, st->prepared ? st->prepare_fd : st->image_fd, 0);
+	*map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, st->prepare_fd, 0);
 	if (*map == MAP_FAILED)
 		return ct_fail_errno(err, "reading the image");
 	if (cr_image_parse_head(img, *map, size, err) < 0) {
@@ -632,7 +623,7 @@ static int restore(const char *name, const char *dir, struct stream *st, size_t 
 	}
 	if (progress)
 		progress("filesystem", arg);
-	if (st && st->prepared)
+	if (st)
 		goto files_later;   /* the monitor puts them in place once the image's head is here */
 	remove_tree(fresh, NULL);
 	remove_tree(prev, NULL);
@@ -660,7 +651,7 @@ files_later:
 	struct ct_start_hooks hooks = { .before_clone = set_time_offsets, .child = restore_child,
 					.after_go = bring_to_life, .arg = &ctx,
 					.keep_fds = { st ? st->image_fd : -1, st ? st->complete_fd : -1,
-						      st && st->prepared ? st->built_fd : -1 },
+						      st ? st->built_fd : -1 },
 					/* A migration's copy stays off the network until it commits: until then
 					 * the source's copy is the one that answers for the address. */
 					.link_down = st != NULL };
@@ -676,7 +667,7 @@ files_later:
 	if (!created)
 		config_save(&cfg, NULL);
 	r->processes = img.container->nprocs;
-	r->pages = img.page_bytes / CR_PAGE;   /* a streamed restore's head has none: its monitor counted them */
+	r->pages = img.page_bytes / CR_PAGE;   /* a migration's description has none: its monitor counted them */
 	r->image_bytes = size;
 	struct stat sb;
 	if (st && fstat(st->image_fd, &sb) == 0)
