@@ -64,7 +64,8 @@ struct task {
 	struct cr_proc_status st;
 	struct pt_task pt;
 	bool seized;
-	bool regs_back;      /* dumped and given its own registers again: nothing left to undo */
+	bool regs_back;      /* dumped and given its own registers again */
+	uint32_t scratch;    /* the syscall scratch area still mapped in it (0: none) */
 	struct cr_fd *fds;
 	uint32_t nfds;
 };
@@ -128,6 +129,18 @@ static int list_tasks(struct ckpt *k, struct ct_err *err)
 	return 0;
 }
 
+/* Unmaps a dumped task's scratch area (its registers go back after): only while the cgroup is
+ * thawed, as a frozen task would not run the syscall. */
+static void drop_scratch(struct task *t)
+{
+	if (!t->seized || !t->scratch)
+		return;
+	long ignored;
+	pt_syscall(&t->pt, SYS_munmap, &ignored, NULL, 2, (long)t->scratch, (long)PT_BATCH_SCRATCH);
+	t->scratch = 0;
+	t->regs_back = false;
+}
+
 /* Gives every seized task back exactly as it was: registers, stray signals queued again. */
 static void release_all(struct ckpt *k)
 {
@@ -140,6 +153,8 @@ static void release_all(struct ckpt *k)
 			memcpy(&signo, t->pt.stray[s], 4);
 			syscall(SYS_rt_tgsigqueueinfo, t->hpid, t->hpid, signo, t->pt.stray[s]);
 		}
+		if (!k->frozen)
+			drop_scratch(t);
 		if (!t->regs_back)
 			pt_set_final_regs(&t->pt, &t->pt.regs, NULL);
 		pt_detach(&t->pt);
@@ -310,10 +325,11 @@ static int dump_task(struct ckpt *k, struct task *t, uint32_t id_base, struct cr
 	if (scratch < 0 && scratch > -4096)
 		goto out;
 	cr_trace("%lld dump: %d maps read, scratch mapped\n", now_ms(), p->pid);
+	t->scratch = (uint32_t)scratch;
 	rc = cr_task_dump(&t->pt, &t->st, id_base, (uint32_t)scratch, p, err);
-	long ignored;
-	pt_syscall(&t->pt, SYS_munmap, &ignored, NULL, 2, scratch, (long)PT_BATCH_SCRATCH);
-	/* Its own registers back at once: should we die now, the kernel lets it go as it was. */
+	/* Its own registers back at once: should we die now, the kernel lets it go as it was (with an
+	 * idle scratch mapping). The scratch goes only if the task lives on here (release_all): a
+	 * migrated or stopped container's tasks end, and an injected munmap costs a stop. */
 	if (pt_set_final_regs(&t->pt, &t->pt.regs, err) < 0)
 		rc = -1;
 	else
@@ -538,6 +554,8 @@ out:
 		container_stop_locked(name, 0, NULL);
 	} else {
 		/* Held: frozen again before the tasks are let go, so none runs a single instruction. */
+		for (int i = 0; hold && !k.frozen && i < k.ntasks; i++)
+			drop_scratch(&k.tasks[i]);
 		if (hold && !k.frozen && set_frozen(name, true, NULL) == 0)
 			k.frozen = true;
 		release_all(&k);

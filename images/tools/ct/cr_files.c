@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "cr_files.h"
+#include "cr_mem.h"
 #include "util.h"
 
 #ifndef SYS_pidfd_open
@@ -454,6 +455,11 @@ int cr_files_staging_base(const struct cr_image *img)
 	return top + 1;
 }
 
+int cr_files_report_fd(const struct cr_image *img, int staging_base)
+{
+	return staging_base + (int)img->nfiles + CR_MAX_MAP_FILES;
+}
+
 static int place(int fd, int at, struct ct_err *err)
 {
 	if (fd < 0)
@@ -485,7 +491,7 @@ static int open_pair(const struct cr_image *img, uint32_t index, int staging_bas
 		return ct_fail_errno(err, "creating a pipe or socketpair");
 	/* Out of the way of the staging slots first: new fds take the lowest free numbers. */
 	for (int e = 0; e < 2; e++) {
-		int high = fcntl(p[e], F_DUPFD_CLOEXEC, CR_FILES_SCRATCH_FD);
+		int high = fcntl(p[e], F_DUPFD_CLOEXEC, cr_files_report_fd(img, staging_base) + 1);
 		close(p[e]);
 		p[e] = high;
 	}

@@ -11,9 +11,6 @@
 
 struct cr_files_dump;
 
-/* Restore keeps temporary fds here, above every staging slot and below the stubs' report fd. */
-#define CR_FILES_SCRATCH_FD 3500
-
 /* console_rdev: the device of the container's console, to tell it from other terminals; init:
  * the container's init, whose mounts tell files inside the container from files outside. */
 struct cr_files_dump *cr_files_dump_new(unsigned long console_rdev, pid_t init);
@@ -31,5 +28,9 @@ int cr_files_install(const struct cr_image *img, const struct cr_proc_index *x, 
 		     struct ct_err *err);
 /* The lowest fd above every fd in the image. */
 int cr_files_staging_base(const struct cr_image *img);
+/* Where a restore's stubs keep their report pipe: above every staging slot and the room a stub
+ * maps its files in. Pairs are made above it. Low on purpose: a fork copies the fd table up to
+ * the highest fd, and a close_range walks it (fds in the thousands cost a restore ~20%). */
+int cr_files_report_fd(const struct cr_image *img, int staging_base);
 
 #endif

@@ -156,22 +156,32 @@ int pt_find_gadget(struct pt_task *t, uint32_t vdso_start, struct ct_err *err)
 	return ct_fail(err, "failed", "no int $0x80 in the vDSO of process %d", t->hpid);
 }
 
-/* Resumes with PTRACE_SYSCALL until the next syscall stop. */
-static int step_to_syscall_stop(struct pt_task *t, struct ct_err *err)
+/* Runs the one instruction at the gadget (int $0x80) by single-stepping: the kernel reports the
+ * step as a SIGTRAP once the syscall has returned, one stop where PTRACE_SYSCALL took two. */
+static int step_over_syscall(struct pt_task *t, struct ct_err *err)
 {
-	int status;
-	if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
-		return ct_fail_errno(err, "resuming process %d", t->hpid);
-	for (;;) {
+	for (int strays = 0;; strays++) {
+		int status;
+		struct cr_regs r;
+		if (strays > PT_MAX_STRAY)
+			return ct_fail(err, "failed", "process %d keeps taking signals instead of an injected syscall", t->hpid);
+		if (pt(PTRACE_SINGLESTEP, t->hpid, 0, 0) < 0)
+			return ct_fail_errno(err, "resuming process %d", t->hpid);
 		if (wait_stop(t, &status, err) < 0)
 			return -1;
-		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+		if (!is_signal_stop(status))
+			continue;   /* an event stop (a SIGSTOP's group stop): step on */
+		int sig = WSTOPSIG(status);
+		if (pt_get_regs(t->hpid, &r) < 0)
+			return ct_fail_errno(err, "reading registers of process %d", t->hpid);
+		if (sig == SIGTRAP && r.eip == t->gadget + 2)
 			return 0;
+		if ((sig == SIGTRAP || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL) && r.eip != t->gadget)
+			return ct_fail(err, "failed", "an injected syscall faulted in process %d (signal %d)", t->hpid, sig);
+		/* A signal of its own came first (the syscall has not run, or has and the trap follows):
+		 * keep it to queue again and step on. */
 		cr_trace("%d: unexpected stop %#x\n", t->hpid, status);
-		if (is_signal_stop(status))
-			keep_stray(t);
-		if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
-			return ct_fail_errno(err, "resuming process %d", t->hpid);
+		keep_stray(t);
 	}
 }
 
@@ -187,7 +197,7 @@ static int vsyscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, i
 	r.eip = t->gadget;
 	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)&r) < 0)
 		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
-	if (step_to_syscall_stop(t, err) < 0 || step_to_syscall_stop(t, err) < 0)
+	if (step_over_syscall(t, err) < 0)
 		return -1;
 	if (pt_get_regs(t->hpid, &r) < 0)
 		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
@@ -248,12 +258,9 @@ int pt_run_to_trap(struct pt_task *t, const struct cr_regs *regs, uint32_t trap_
 
 int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err)
 {
-	/* From a syscall-exit stop the kernel would return straight to user mode; an interrupt makes
-	 * it stop once more inside signal handling, whence it resumes through the restart logic. */
-	if (pt(PTRACE_INTERRUPT, t->hpid, 0, 0) < 0 || pt(PTRACE_CONT, t->hpid, 0, 0) < 0)
-		return ct_fail_errno(err, "interrupting process %d", t->hpid);
-	if (wait_event_stop(t, err) < 0)
-		return -1;
+	/* Every stop the engine leaves a task in is inside signal handling (the seize's interrupt, an
+	 * injected syscall's step trap, a batch's int3): on resume the kernel's syscall-restart logic
+	 * runs over these registers, as it would have for the task's own interrupted syscall. */
 	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)regs) < 0)
 		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
 	return 0;

@@ -37,8 +37,8 @@ int pt_syscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int na
 long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, int nargs, ...);
 /* Resumes the task with regs until it traps (int3) at trap_eip; signals on the way are kept. */
 int pt_run_to_trap(struct pt_task *t, const struct cr_regs *regs, uint32_t trap_eip, struct ct_err *err);
-/* Brings the task back to a stop inside signal handling, where the kernel's syscall-restart logic
- * runs on resume, and installs regs. */
+/* Installs the registers the task resumes with (through the kernel's syscall-restart logic: the
+ * task is stopped inside signal handling). */
 int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err);
 int pt_get_regs(pid_t hpid, struct cr_regs *regs);
 int pt_detach(struct pt_task *t);

@@ -123,32 +123,43 @@ static int precopy_round(const char *name, struct source *s, struct ct_err *err)
 	return 0;
 }
 
-/* The frozen round: pages the destination holds unchanged travel as references. */
+enum page_kind { PAGE_ZERO, PAGE_HELD, PAGE_NEW };
+
+static enum page_kind kind_of(struct source *s, int32_t pid, uint32_t addr, const unsigned char *p, bool anon)
+{
+	if (anon && cr_page_zero(p))   /* absent means zero */
+		return PAGE_ZERO;
+	struct slot *slot = table_find(&s->table, page_key(pid, addr), false);
+	return slot && slot->hash == page_hash(p) ? PAGE_HELD : PAGE_NEW;
+}
+
+/* The frozen round: pages the destination holds unchanged travel as references. Each page is
+ * looked at once (hashing is most of the frozen round's own work). */
 static int final_run(void *ctx, struct cr_writer *w, int32_t pid, uint32_t addr, uint32_t npages,
 		     const unsigned char *data, bool anon, struct ct_err *err)
 {
 	struct source *s = ctx;
+	int next = -1;   /* the kind of page k, when the previous run already looked at it */
 	for (uint32_t k = 0; k < npages;) {
-		const unsigned char *p = data + k * CR_PAGE;
-		if (anon && cr_page_zero(p)) {   /* absent means zero */
+		enum page_kind kind = next >= 0 ? (enum page_kind)next : kind_of(s, pid, addr + k * CR_PAGE, data + k * CR_PAGE, anon);
+		next = -1;
+		if (kind == PAGE_ZERO) {
 			k++;
 			continue;
 		}
-		struct slot *slot = table_find(&s->table, page_key(pid, addr + k * CR_PAGE), false);
-		bool same = slot && slot->hash == page_hash(p);
 		uint32_t l = k + 1;
-		while (l < npages) {
-			const unsigned char *q = data + l * CR_PAGE;
-			if (anon && cr_page_zero(q))
+		for (; l < npages; l++) {
+			enum page_kind kl = kind_of(s, pid, addr + l * CR_PAGE, data + l * CR_PAGE, anon);
+			if (kl != kind) {
+				next = (int)kl;
 				break;
-			struct slot *o = table_find(&s->table, page_key(pid, addr + l * CR_PAGE), false);
-			if ((o && o->hash == page_hash(q)) != same)
-				break;
-			l++;
+			}
 		}
-		if (cr_write_pages(w, same ? CR_REC_PAGES_REF : CR_REC_PAGES, pid, addr + k * CR_PAGE, l - k, p, err) < 0)
+		bool held = kind == PAGE_HELD;
+		if (cr_write_pages(w, held ? CR_REC_PAGES_REF : CR_REC_PAGES, pid, addr + k * CR_PAGE, l - k, data + k * CR_PAGE,
+				   err) < 0)
 			return -1;
-		if (same)
+		if (held)
 			s->referenced += l - k;
 		k = l;
 	}

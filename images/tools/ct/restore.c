@@ -31,7 +31,8 @@
 #include "rootfs.h"
 #include "util.h"
 
-#define REPORT_FD 4000   /* where stubs keep the report pipe, above every fd they restore */
+/* Where the stubs keep the report pipe (cr_files_report_fd), set before the first is made. */
+static int stub_report_fd = -1;
 #define READY_TIMEOUT_MS 20000
 
 struct ready_msg {
@@ -74,7 +75,7 @@ struct restore_ctx {
 static void __attribute__((noreturn)) stub_fail(int32_t pid, const struct ct_err *err)
 {
 	struct ready_msg m = { .pid = pid, .ok = 0, .err = *err };
-	write_all(REPORT_FD, &m, sizeof(m));
+	write_all(stub_report_fd, &m, sizeof(m));
 	_exit(1);
 }
 
@@ -126,7 +127,7 @@ static void __attribute__((noreturn)) stub_run(const struct restore_ctx *ctx, co
 	create_children(ctx, p);
 	if (p->state == CR_PROC_ZOMBIE) {
 		struct ready_msg m = { .pid = p->pid, .ok = 1 };
-		write_all(REPORT_FD, &m, sizeof(m));
+		write_all(stub_report_fd, &m, sizeof(m));
 		if (WIFSIGNALED(p->exit_status)) {
 			struct rlimit none = { 0, 0 };
 			setrlimit(RLIMIT_CORE, &none);
@@ -138,7 +139,7 @@ static void __attribute__((noreturn)) stub_run(const struct restore_ctx *ctx, co
 		}
 		_exit(WEXITSTATUS(p->exit_status));
 	}
-	if (cr_files_install(ctx->img, x, ctx->staging, REPORT_FD, &err) < 0)
+	if (cr_files_install(ctx->img, x, ctx->staging, stub_report_fd, &err) < 0)
 		stub_fail(p->pid, &err);
 	char cwd[CR_PATH_MAX];
 	memcpy(cwd, p->cwd, sizeof(cwd));
@@ -164,8 +165,8 @@ static void __attribute__((noreturn)) stub_run(const struct restore_ctx *ctx, co
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGCHLD, SIG_DFL);
 	struct ready_msg m = { .pid = p->pid, .ok = 1 };
-	write_all(REPORT_FD, &m, sizeof(m));
-	close(REPORT_FD);
+	write_all(stub_report_fd, &m, sizeof(m));
+	close(stub_report_fd);
 	for (;;)
 		pause();
 }
@@ -199,7 +200,7 @@ static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 		if (read_all(st->checked[0], &ok, 1) != 1)
 			_exit(1);   /* the monitor found the image bad and says why */
 		if (map_whole(st, true, &err) < 0) {
-			dup2(report_fd, REPORT_FD);
+			stub_report_fd = report_fd;
 			stub_fail(1, &err);
 		}
 		close(st->checked[0]);
@@ -208,18 +209,20 @@ static void __attribute__((noreturn)) restore_child(void *arg, int report_fd)
 		ctx->staging = cr_files_staging_base(&st->whole);
 		cr_trace("%lld restore: child has the whole image\n", now_ms());
 	}
-	struct rlimit lim;
+	struct rlimit lim = { 1024, 1024 };
 	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
 		lim.rlim_cur = lim.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &lim);
 	}
-	if (dup2(report_fd, REPORT_FD) < 0)
-		_exit(1);
-	close(report_fd);
-	if (ctx->staging + (int)ctx->img->nfiles + 16 > CR_FILES_SCRATCH_FD) {
+	int at = cr_files_report_fd(ctx->img, ctx->staging);
+	if (at + 3 > (int)lim.rlim_cur) {   /* the report fd and a pair made above it */
+		stub_report_fd = report_fd;
 		ct_fail(&err, "unsupported", "the image uses fd numbers too high to restore");
 		stub_fail(1, &err);
 	}
+	if (at != report_fd && (dup2(report_fd, at) < 0 || close(report_fd) < 0))
+		_exit(1);
+	stub_report_fd = at;
 	if (setsid() < 0) {
 		ct_fail_errno(&err, "setsid");
 		stub_fail(1, &err);
