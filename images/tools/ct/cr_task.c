@@ -35,12 +35,26 @@ static long sys(long nr, long a, long b, long c, long d)
 
 /* --- /proc/PID/status ------------------------------------------------------------------------ */
 
-static const char *field(const char *text, const char *name)
+/* The lines of a /proc/PID/status text, found once: each field is then a short lookup (scanning
+ * the text again per field cost a restore and a dump several % of their work). */
+struct status_lines {
+	const char *line[96];
+	int n;
+};
+
+static void status_lines(const char *text, struct status_lines *s)
+{
+	s->n = 0;
+	for (const char *p = text; p && *p && s->n < 96; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		s->line[s->n++] = p;
+}
+
+static const char *field(const struct status_lines *s, const char *name)
 {
 	size_t n = strlen(name);
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, name, n) && p[n] == ':')
-			return p + n + 1;
+	for (int i = 0; i < s->n; i++)
+		if (s->line[i][0] == name[0] && !strncmp(s->line[i], name, n) && s->line[i][n] == ':')
+			return s->line[i] + n + 1;
 	return NULL;
 }
 
@@ -69,19 +83,21 @@ int cr_read_status(pid_t hpid, struct cr_proc_status *s, struct ct_err *err)
 	if (read_file(path, text, sizeof(text)) <= 0)
 		return ct_fail_errno(err, "reading %s", path);
 	memset(s, 0, sizeof(*s));
+	struct status_lines l;
+	status_lines(text, &l);
 	const char *v;
-	s->ns_pid = (int32_t)last_number(field(text, "NSpid"));
-	s->ns_pgid = (int32_t)last_number(field(text, "NSpgid"));
-	s->ns_sid = (int32_t)last_number(field(text, "NSsid"));
-	s->host_ppid = (pid_t)last_number(field(text, "PPid"));
-	s->threads = (int)last_number(field(text, "Threads"));
-	s->seccomp = (int)last_number(field(text, "Seccomp"));
-	s->tracer = (pid_t)last_number(field(text, "TracerPid"));
-	if ((v = field(text, "State")))
+	s->ns_pid = (int32_t)last_number(field(&l, "NSpid"));
+	s->ns_pgid = (int32_t)last_number(field(&l, "NSpgid"));
+	s->ns_sid = (int32_t)last_number(field(&l, "NSsid"));
+	s->host_ppid = (pid_t)last_number(field(&l, "PPid"));
+	s->threads = (int)last_number(field(&l, "Threads"));
+	s->seccomp = (int)last_number(field(&l, "Seccomp"));
+	s->tracer = (pid_t)last_number(field(&l, "TracerPid"));
+	if ((v = field(&l, "State")))
 		s->state = v[strspn(v, " \t")];
-	if ((v = field(text, "SigIgn")))
+	if ((v = field(&l, "SigIgn")))
 		s->sig_ign = strtoull(v, NULL, 16);
-	if ((v = field(text, "SigCgt")))
+	if ((v = field(&l, "SigCgt")))
 		s->sig_cgt = strtoull(v, NULL, 16);
 	if (s->ns_pid <= 0)
 		return ct_fail(err, "failed", "no namespace pid for process %d", hpid);
@@ -106,13 +122,15 @@ static int read_status_core(pid_t hpid, uint32_t base, struct cr_proc *p, struct
 	snprintf(path, sizeof(path), "/proc/%d/status", hpid);
 	if (read_file(path, text, sizeof(text)) <= 0)
 		return ct_fail_errno(err, "reading %s", path);
+	struct status_lines l;
+	status_lines(text, &l);
 	const char *v;
 	uint32_t ids[4] = { 0 };
-	parse_ids(field(text, "Uid"), ids, base);
+	parse_ids(field(&l, "Uid"), ids, base);
 	memcpy(p->uid, ids, sizeof(ids));
-	parse_ids(field(text, "Gid"), ids, base);
+	parse_ids(field(&l, "Gid"), ids, base);
 	memcpy(p->gid, ids, sizeof(ids));
-	if ((v = field(text, "Groups"))) {
+	if ((v = field(&l, "Groups"))) {
 		const char *end = strchr(v, '\n');
 		while (p->ngroups < CR_MAX_GROUPS) {
 			char *next;
@@ -123,14 +141,14 @@ static int read_status_core(pid_t hpid, uint32_t base, struct cr_proc *p, struct
 			v = next;
 		}
 	}
-	if ((v = field(text, "Umask")))
+	if ((v = field(&l, "Umask")))
 		p->umask = (uint32_t)strtoul(v, NULL, 8);
-	p->no_new_privs = (uint32_t)last_number(field(text, "NoNewPrivs"));
-	if ((v = field(text, "CapInh"))) p->cap_inh = strtoull(v, NULL, 16);
-	if ((v = field(text, "CapPrm"))) p->cap_prm = strtoull(v, NULL, 16);
-	if ((v = field(text, "CapEff"))) p->cap_eff = strtoull(v, NULL, 16);
-	if ((v = field(text, "CapBnd"))) p->cap_bnd = strtoull(v, NULL, 16);
-	if ((v = field(text, "CapAmb"))) p->cap_amb = strtoull(v, NULL, 16);
+	p->no_new_privs = (uint32_t)last_number(field(&l, "NoNewPrivs"));
+	if ((v = field(&l, "CapInh"))) p->cap_inh = strtoull(v, NULL, 16);
+	if ((v = field(&l, "CapPrm"))) p->cap_prm = strtoull(v, NULL, 16);
+	if ((v = field(&l, "CapEff"))) p->cap_eff = strtoull(v, NULL, 16);
+	if ((v = field(&l, "CapBnd"))) p->cap_bnd = strtoull(v, NULL, 16);
+	if ((v = field(&l, "CapAmb"))) p->cap_amb = strtoull(v, NULL, 16);
 	return 0;
 }
 
