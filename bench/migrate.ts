@@ -2,7 +2,9 @@
 // thread (as the page runs each host in its own Web Worker); each workload's container goes
 // node1 -> node2 -> node1, repeated. Figures from ct migrate's report (frozen time, total time,
 // pre-copy rounds and bytes) and pings missed by a probe container pinging the migrating one every
-// 100 ms. Reports figures only; nothing is asserted.
+// 100 ms, and the guest instructions both hosts ran in the frozen window (the window's work: unlike
+// its duration, it does not depend on how warm the emulator's JIT is). Reports figures only;
+// nothing is asserted.
 // Run: npm run bench:migrate   (BENCH_RUNS=n round trips per workload, default 3;
 // BENCH_MIGRATE_THREADS=one for both hosts in this thread; BENCH_ONLY=b for the workloads whose label has "b")
 import { isMain, runStandalone } from './standalone';
@@ -30,6 +32,30 @@ function parse(line: string): Report {
     frozen: Number(m[4]), total: Number(m[5]) };
 }
 
+/**
+ * Guest instructions both hosts run from the source's "ct: freezing" to its "ct: stopping" (the
+ * frozen window as the source reports its phases), read from their counters as the marks reach
+ * this thread (a message's latency off at each end: ~0.1-0.3 M instructions).
+ */
+function watchFrozenWork(hosts: SwitchedHosts, source: number): () => Promise<number | undefined> {
+  const marks = ['ct: freezing', 'ct: stopping'];
+  const counts: Promise<number[]>[] = [];
+  let text = '';
+  const subscription = hosts.hosts[source]!.onConsoleOutput((bytes) => {
+    text = (text + new TextDecoder().decode(bytes)).slice(-4096);
+    const at = counts.length < marks.length ? text.indexOf(marks[counts.length]!) : -1;
+    if (at < 0) return;
+    text = text.slice(at + marks[counts.length]!.length);
+    counts.push(Promise.all(hosts.hosts.map((h) => h.stats().then((s) => s.instructions))));
+  });
+  return async () => {
+    subscription.dispose();
+    if (counts.length < marks.length) return undefined;
+    const [from, to] = await Promise.all(counts);
+    return from!.reduce((sum, a, i) => sum + ((to![i]! - a) >>> 0), 0) / 1e6;
+  };
+}
+
 async function sh(hosts: SwitchedHosts, node: number, command: string): Promise<string> {
   const { output, exitCode } = await hosts.shells[node]!.run(command, 300_000);
   if (exitCode !== 0) throw new Error(`${hosts.names[node]}: "${command}" exited ${exitCode}: ${output}`);
@@ -47,12 +73,16 @@ async function workload(rec: Recorder, hosts: SwitchedHosts, group: string, scri
     await sleep(3000);
     const reports: Report[] = [];
     const missed: number[] = [];
+    const work: number[] = [];
     for (let i = 0; i < 2 * runs; i++) {
       const there = 1 - here;
       // A probe on node1 pings the container every 100 ms for the whole migration.
       const ping = hosts.shells[0]!.run(`ct exec probe -- ping -i 0.1 -w 12 -q ${ip}`, 60_000);
       await sleep(1500);
+      const frozenWork = watchFrozenWork(hosts, here);
       reports.push(parse(await sh(hosts, here, `ct migrate ${ct} ${hosts.addresses[there]}`)));
+      const w = await frozenWork();
+      if (w !== undefined) work.push(w);
       here = there;
       const m = /(\d+) packets transmitted, (\d+) (packets )?received/.exec((await ping).output);
       if (m) missed.push(Number(m[1]) - Number(m[2]));
@@ -63,6 +93,7 @@ async function workload(rec: Recorder, hosts: SwitchedHosts, group: string, scri
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     rec.samples(group, total.name, 'ms', reports.map((r) => r.total));
     rec.samples(group, 'frozen (freeze to running there)', 'ms', reports.map((r) => r.frozen), { baseline: total });
+    rec.samples(group, 'guest work in the frozen window (both hosts)', 'M instructions', work);
     rec.samples(group, 'pre-copy rounds', 'count', reports.map((r) => r.rounds));
     const moved = { group, name: 'bytes moved in all', label: 'all bytes' };
     rec.samples(group, moved.name, 'bytes', reports.map((r) => r.final + sum(r.roundBytes)));

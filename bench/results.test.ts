@@ -46,6 +46,7 @@ describe('formatValue', () => {
     expect(formatValue(37 * 1024, 'bytes')).toBe('37 KiB');
     expect(formatValue(3.5 * 1024 * 1024, 'bytes')).toBe('3.5 MiB');
     expect(formatValue(10.46, 'MB/s')).toBe('10.5 MB/s');
+    expect(formatValue(7.456, 'M instructions')).toBe('7.46 M instructions');
     expect(formatValue(3, 'count')).toBe('3');
     expect(formatValue(2.5, 'count')).toBe('2.5');
   });

@@ -65,6 +65,8 @@ export function formatValue(value: number, unit: Unit): string {
       return `${value.toFixed(1)} MB/s`;
     case 'count':
       return Number.isInteger(value) ? String(value) : value.toFixed(1);
+    case 'M instructions':
+      return `${value.toFixed(2)} M instructions`;
   }
 }
 

@@ -16,7 +16,7 @@ export function summarize(samples: number[]): Summary {
 }
 
 /** What a figure counts: durations in ms, sizes in bytes, rates in MB/s (10^6 B/s), plain counts. */
-export type Unit = 'ms' | 'bytes' | 'MB/s' | 'count';
+export type Unit = 'ms' | 'bytes' | 'MB/s' | 'count' | 'M instructions';
 
 /** Another row of the same run that a row is compared with (state restore against cold boot, …). */
 export interface BaselineRef {

@@ -22,6 +22,8 @@ export interface SwitchedHosts {
   addresses: string[];
   agents: AgentClient[];
   shells: ConsoleShell[];
+  /** The hosts themselves (their console output, their instruction counters). */
+  hosts: ThreadHostLike[];
   close(): Promise<void>;
 }
 
@@ -62,5 +64,5 @@ export async function startSwitchedHosts(count: number, threads: HostThreads, ni
     await close();
     throw err;
   }
-  return { names: identities.map((h) => h.name), addresses: identities.map((h) => h.address.replace(/\/\d+$/, '')), agents, shells, close };
+  return { names: identities.map((h) => h.name), addresses: identities.map((h) => h.address.replace(/\/\d+$/, '')), agents, shells, hosts, close };
 }

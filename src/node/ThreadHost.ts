@@ -3,12 +3,12 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { Emitter } from '../common/util/Emitter';
-import type { BootResult, Host } from '../common/host/Host';
+import type { BootResult, Host, HostStats } from '../common/host/Host';
 import type { NicOptions } from '../common/host/EmulatedHost';
 import type { MessagePortLike } from '../common/network/PortEndpoint';
 
 /** What ThreadHost offers of the Host interface: enough for ConsoleShell and AgentClient. */
-export type ThreadHostLike = Pick<Host, 'name' | 'onConsoleOutput' | 'onAgentData' | 'writeConsole' | 'writeAgent' | 'boot' | 'shutdown'>;
+export type ThreadHostLike = Pick<Host, 'name' | 'onConsoleOutput' | 'onAgentData' | 'writeConsole' | 'writeAgent' | 'boot' | 'shutdown' | 'stats'>;
 
 /**
  * Starts a worker on a module of this source tree. Node's worker threads do not inherit the loader
@@ -70,6 +70,11 @@ export class ThreadHost implements ThreadHostLike {
 
   writeAgent(data: Uint8Array): void {
     this.worker.postMessage({ type: 'agent', data });
+  }
+
+  /** The guest's instruction counter (benchmarks: the work a migration's frozen window took). */
+  stats(): Promise<HostStats> {
+    return this.request('stats', 'stats').then((m) => (m as { result: HostStats }).result);
   }
 
   async shutdown(): Promise<void> {

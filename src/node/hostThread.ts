@@ -28,6 +28,7 @@ parentPort!.on('message', async (message: { type: string; data?: Uint8Array }) =
       parentPort!.postMessage({ type: 'booted', error: err instanceof Error ? err.message : String(err) });
     }
   }
+  if (message.type === 'stats') parentPort!.postMessage({ type: 'stats', result: await host.stats() });
   if (message.type === 'shutdown') {
     await host.shutdown();
     link.dispose();
