@@ -77,7 +77,9 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
   const result = session.ops.resultOf(node.name, name);
   const figures = containerFigures(node.stats.get(name), info.cpus);
   const running = state === 'running';
-  const busy = pending !== undefined || !node.ready;
+  // Held still by a migration in doubt: not to be moved or stopped until the page settles it.
+  const frozen = running && info.frozen;
+  const busy = pending !== undefined || !node.ready || frozen;
   const run = (action: RowAction) => void session.ops.run(node, name, action);
   const checkpoint = () => {
     setCheckpointing(false);
@@ -88,12 +90,14 @@ function ContainerRow({ session, node, info, onOpenTerminal }: {
     if (file) saveFile(file.name, file.bytes);
   };
   return (
-    <div className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state={state}
+    <div className="ct-row" role="listitem" data-testid="container" data-host={node.name} data-container={name} data-state={state} data-frozen={frozen || undefined}
       data-busy={pending?.action} {...containerDragProps(node.name, name, running && !busy)}
       title={running && !busy ? 'Drag onto another host to move it there while it runs' : undefined}>
       <div className="ct-main">
         <span className="ct-name" title={`hostname ${info.hostname}, template ${info.template}`}>{name}</span>
-        <span className={`state state-${state}`}>{state}</span>
+        {frozen
+          ? <span className="state state-frozen" title="Held still: a migration whose outcome is in doubt keeps this copy frozen until it is settled (exactly one copy ever runs)">frozen</span>
+          : <span className={`state state-${state}`}>{state}</span>}
         <span className="ct-ip" data-testid="container-ip">{info.ip ?? 'no IP'}</span>
         <span className="ct-limits">
           <span title="memory limit">mem {formatLimit('memory', info.memory)}</span>

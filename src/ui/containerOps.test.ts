@@ -5,7 +5,7 @@ import { ContainerOps, type OpsCluster, type OpsNode } from './containerOps';
 
 const info = (name: string, state: ContainerInfo['state']): ContainerInfo => ({
   name, state, template: 'busybox', hostname: name, ip: '10.0.1.1/16', memory: null, pids: null, cpus: null,
-  privileged: false, init_pid: state === 'running' ? 42 : null, created: 0,
+  privileged: false, init_pid: state === 'running' ? 42 : null, frozen: false, created: 0,
 });
 
 const REPORT = { image: 'web-0a1b2c3d', name: 'web', processes: 2, pages: 10, fs_bytes: 0, image_bytes: 50_000, frozen_ms: 30, total_ms: 60 };

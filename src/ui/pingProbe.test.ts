@@ -5,7 +5,7 @@ import { probeHost, startPingProbe, type ProbeCluster, type ProbeNode, type Prob
 
 const info = (name: string, ip: string | null): ContainerInfo => ({
   name, state: 'running', template: 'busybox', hostname: name, ip, memory: null, pids: null, cpus: null, privileged: false,
-  init_pid: 7, created: 0,
+  init_pid: 7, frozen: false, created: 0,
 });
 
 /** A terminal whose shell answers `exec ping` with replies, and ^C with ping's summary. */

@@ -112,8 +112,9 @@ describe('live migration', () => {
     // source, in doubt, until `ct migrate-resolve` learns the destination never ran it.
     const port = await portOf('node1');
     const migration = run('node2', `ct migrate dn ${ADDR.node1}`);
-    // Restored there and held (READY on its way); the source then waits 5 s for a DONE that never comes.
-    await waitFor('node1', 'ct status dn 2>&1 | grep ^state', (o) => /running/.test(o), 60_000);
+    // Restored there and held frozen (READY on its way); the source then waits 5 s for a DONE that
+    // never comes.
+    await waitFor('node1', 'ct status dn 2>&1 | grep ^state', (o) => /frozen/.test(o), 60_000);
     await sleep(1000);
     await t.network.setFault(port, { down: true });
     r = await migration;
@@ -124,10 +125,16 @@ describe('live migration', () => {
     before = Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm));
     await sleep(2500);
     expect(Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm))).toBe(before);   // frozen
+    // And says so: held still, not "running" (the agent's info carries it for the page).
+    expect(await state('node2', 'dn')).toMatch(/state frozen/);
+    expect(await sh('node2', 'ct list')).toMatch(/^dn\s+frozen/m);
+    expect(await sh('node2', 'ct status dn --json')).toMatch(/"frozen":\s*true/);
     await waitFor('node1', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bdn\b/.test(o), 30_000);
     expect(await sh('node2', `ct migrate-resolve dn ${ADDR.node1}`)).toMatch(/runs here again/);
     const log = await waitFor('node2', 'ct logs dn', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
     expect(consecutive(numbers(log, /^n=(\d+)/gm))).toBe(true);
+    expect(await state('node2', 'dn')).toMatch(/state running/);
+    expect(await sh('node2', 'ct status dn --json')).toMatch(/"frozen":\s*false/);
     expect((await run('node2', `ct migrate-resolve dn ${ADDR.node1}`)).output).toMatch(/not held by a migration/);
     await sh('node2', 'ct destroy dn --force');
   }, 180_000);

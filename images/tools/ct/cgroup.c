@@ -173,3 +173,10 @@ int cgroup_read_stats(const char *name, struct ct_stats *s, struct ct_err *err)
 	s->cpu_throttled_us = read_keyed(name, "cpu.stat", "throttled_usec");
 	return 0;
 }
+
+bool cgroup_frozen(const char *name)
+{
+	char path[256], text[8] = "";
+	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
+	return read_file(path, text, sizeof(text)) > 0 && text[0] == '1';
+}

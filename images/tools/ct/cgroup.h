@@ -18,6 +18,8 @@ int cgroup_set_limits(const char *name, int64_t memory, int64_t pids, int64_t cp
 int cgroup_add_process(const char *name, pid_t pid, struct ct_err *err);
 bool cgroup_exists(const char *name);
 bool cgroup_populated(const char *name);
+/* Frozen through cgroup.freeze (a checkpoint's freeze, or a migration in doubt holding it). */
+bool cgroup_frozen(const char *name);
 /* Waits until no process is left in the group; false on timeout. */
 bool cgroup_wait_empty(const char *name, int timeout_ms);
 int cgroup_kill(const char *name, struct ct_err *err);

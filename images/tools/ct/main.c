@@ -161,7 +161,8 @@ static int cmd_status(const struct ct_config *c, bool json)
 	pid_t init;
 	enum ct_state state = container_state(c->name, &init);
 	format_ip(c, ip, sizeof(ip));
-	printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n", "name", c->name, "state", ct_state_name(state),
+	bool frozen = state == CT_RUNNING && cgroup_frozen(c->name);
+	printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n", "name", c->name, "state", frozen ? "frozen" : ct_state_name(state),
 	       "hostname", c->hostname, "ip", ip[0] ? ip : "-");
 	print_limit("memory", c->memory, " bytes");
 	print_limit("pids", c->pids, "");
@@ -190,7 +191,9 @@ static int list_row(const struct ct_config *c, void *arg)
 		snprintf(pids, sizeof(pids), "%lld", (long long)c->pids);
 	if (c->cpu_quota >= 0)
 		snprintf(cpus, sizeof(cpus), "%.2f", (double)c->cpu_quota / CT_CPU_PERIOD);
-	printf("%-20s %-8s %-18s %-8s %-6s %s\n", c->name, ct_state_name(container_state(c->name, NULL)),
+	enum ct_state state = container_state(c->name, NULL);
+	bool frozen = state == CT_RUNNING && cgroup_frozen(c->name);
+	printf("%-20s %-8s %-18s %-8s %-6s %s\n", c->name, frozen ? "frozen" : ct_state_name(state),
 	       ip[0] ? ip : "-", mem, pids, cpus);
 	return 0;
 }

@@ -199,7 +199,5 @@ void timeouts(int fd)
 
 bool held_frozen(const char *name)
 {
-	char path[256], text[8] = "";
-	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
-	return read_file(path, text, sizeof(text)) > 0 && text[0] == '1';
+	return cgroup_frozen(name);
 }

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include "cgroup.h"
 #include "container.h"
 #include "report.h"
 
@@ -41,6 +42,9 @@ void report_info(struct jbuf *b, const struct ct_config *c)
 		jb_double(b, (double)c->cpu_quota / CT_CPU_PERIOD);
 	jb_key(b, "privileged"); jb_bool(b, c->privileged);
 	limit(b, "init_pid", state == CT_RUNNING ? init : -1);
+	/* Running but not running a single instruction: a migration in doubt holds it (or a
+	 * checkpoint's freeze is under way). */
+	jb_key(b, "frozen"); jb_bool(b, state == CT_RUNNING && cgroup_frozen(c->name));
 	jb_key(b, "created"); jb_int(b, c->created);
 	jb_obj_end(b);
 }

@@ -8,7 +8,7 @@ const encoder = new TextEncoder();
 
 const INFO: ContainerInfo = {
   name: 'web', state: 'running', template: 'busybox', hostname: 'web', ip: '10.0.1.5/16',
-  memory: 33554432, pids: 64, cpus: 0.5, privileged: false, init_pid: 412, created: 1700000000,
+  memory: 33554432, pids: 64, cpus: 0.5, privileged: false, init_pid: 412, frozen: false, created: 1700000000,
 };
 
 /** Plays the guest's side of the channel: records the client's requests, sends what a test says. */

@@ -4,7 +4,7 @@ import { parseIncoming, parseResult, type ContainerInfo, type ContainerStats } f
 // The examples of docs/agent-protocol.md, verbatim.
 const INFO: ContainerInfo = {
   name: 'web', state: 'running', template: 'busybox', hostname: 'web', ip: '10.0.1.5/16',
-  memory: 33554432, pids: 64, cpus: 0.5, privileged: false, init_pid: 412, created: 1700000000,
+  memory: 33554432, pids: 64, cpus: 0.5, privileged: false, init_pid: 412, frozen: false, created: 1700000000,
 };
 const STATS: ContainerStats = {
   name: 'web', memory: { current: 1234, max: 33554432, peak: 2345, oom_kills: 0 },

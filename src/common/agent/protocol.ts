@@ -37,6 +37,9 @@ export interface ContainerInfo {
   privileged: boolean;
   /** Host pid of the container's init, null when stopped. */
   init_pid: number | null;
+  /** Running but held still (cgroup.freeze): a migration in doubt holds this copy until it is
+   * settled, or a checkpoint's freeze is under way. */
+  frozen: boolean;
   /** Unix time, seconds. */
   created: number;
 }
@@ -334,6 +337,7 @@ const containerInfo: Check<ContainerInfo> = (v, path) => {
     cpus: field(o, 'cpus', nullable(number), path),
     privileged: field(o, 'privileged', boolean, path),
     init_pid: field(o, 'init_pid', nullable(integer), path),
+    frozen: field(o, 'frozen', boolean, path),
     created: field(o, 'created', integer, path),
   };
 };

@@ -59,6 +59,9 @@ export class ClusterNode implements Disposable {
         this.stats.set(sample.name, history);
       }
       changed();
+      // A frozen copy (a migration's arrival held until its commit, or one in doubt) thaws with no
+      // state event: look again at each stats tick until none is frozen.
+      if (this.containers.some((c) => c.frozen)) void this.refresh();
     }));
   }
 
