@@ -11,8 +11,16 @@ mkdir -p "$work" "$out"
 
 bash "$here/apt-deps.sh"
 
-echo "== kernel"
-bash "$here/kernel/build.sh" "$work" "$out/bzImage"
+# CTLAB_KEEP_KERNEL=1: the committed bzImage stays (Debian's archive keeps only the newest
+# linux-source, so an older kernel cannot be rebuilt); only the source tree is unpacked, for the
+# initramfs tools it holds. The manifest keeps that kernel's release and source version.
+if [ "${CTLAB_KEEP_KERNEL:-}" = 1 ] && [ -f "$out/bzImage" ]; then
+  echo "== kernel: kept ($out/bzImage)"
+  CTLAB_UNPACK_ONLY=1 bash "$here/kernel/build.sh" "$work" "$out/bzImage"
+else
+  echo "== kernel"
+  bash "$here/kernel/build.sh" "$work" "$out/bzImage"
+fi
 echo "== tools"
 bash "$here/tools/build.sh" "$work/tools"
 echo "== initramfs"

@@ -12,7 +12,10 @@ const artifact = (file) => {
 };
 const debVersion = (pkg) =>
   execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim();
-const kernelRelease = readFileSync(
+// CTLAB_KEEP_KERNEL=1 (build.sh): the kernel is the one the manifest already describes.
+const kept = process.env.CTLAB_KEEP_KERNEL === '1'
+  ? JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) : undefined;
+const kernelRelease = kept?.kernel_release ?? readFileSync(
   join(work, 'linux-source-6.1/include/config/kernel.release'), 'utf8').trim();
 
 const manifest = {
@@ -28,7 +31,7 @@ const manifest = {
   memory_mb: 128,
   sources: Object.fromEntries(
     ['linux-source-6.1', 'busybox-static:i386', 'seabios', 'gcc-12']
-      .map((pkg) => [pkg, debVersion(pkg)])),
+      .map((pkg) => [pkg, pkg === 'linux-source-6.1' && kept ? kept.sources[pkg] : debVersion(pkg)])),
 };
 writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`manifest: kernel ${manifest.kernel.size} B, initrd ${manifest.initrd.size} + ${manifest.initrd_tools.size} B`);

@@ -17,6 +17,8 @@ if [ ! -d "$src" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$version" ]; then
   echo "$version" > "$stamp"
 fi
 
+[ "${CTLAB_UNPACK_ONLY:-}" = 1 ] && exit 0
+
 # Fixed build identity so the same inputs give the same bzImage.
 export KBUILD_BUILD_TIMESTAMP="2026-01-01 00:00:00 UTC" KBUILD_BUILD_USER=ctlab \
        KBUILD_BUILD_HOST=ctlab KBUILD_BUILD_VERSION=1

@@ -1,5 +1,6 @@
 // Live migration under faults, on the real guest (two hosts under Node): the source asked to abort,
-// a link losing many frames, a destination without memory for it, one that vanishes mid-stream. Whatever happens, exactly one
+// a link losing many frames, a destination failing late in its restore, a destination without memory
+// for it, one that vanishes mid-stream. Whatever happens, exactly one
 // copy of the container runs afterwards and its counter neither resets nor repeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootCluster, consecutive, numbers, sleep, startLoop, type TestCluster } from './cluster';
@@ -83,6 +84,23 @@ describe('live migration under faults', () => {
     expect(await exactlyOneRunning('fr')).toBe('node1');
     await t.waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bfr\b/.test(o), 40_000);
     await sh('node1', 'ct destroy fr --force');
+  }, 240_000);
+
+  it('when the destination fails with the processes already rebuilt and held, the source keeps it at once', async () => {
+    await startLoop(t, 'node1', 'fs', '10.0.9.65', 'ctdemo count 100');
+    await sh('node2', 'echo fail-after-seize > /run/ct/restore.fault');
+    const started = Date.now();
+    const r = await t.run('node1', `ct migrate fs ${ADDR.node2}`);
+    const seconds = (Date.now() - started) / 1000;
+    await sh('node2', 'rm -f /run/ct/restore.fault');
+    expect(r.exitCode).not.toBe(0);
+    // The destination's error, not the source's timeout: the held processes were killed and reaped
+    // by the restore itself (a traced process outlives its kill until its tracer reaps it).
+    expect(r.output).toMatch(/could not restore it: a fault injected in the restore, its processes seized/);
+    expect(seconds).toBeLessThan(45);
+    expect(await exactlyOneRunning('fs')).toBe('node1');
+    await t.waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bfs\b/.test(o), 40_000);
+    await sh('node1', 'ct destroy fs --force');
   }, 240_000);
 
   it('is refused by a destination without the memory for it: the container runs on at the source', async () => {

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
@@ -34,6 +35,9 @@
 /* Where the stubs keep the report pipe (cr_files_report_fd), set before the first is made. */
 static int stub_report_fd = -1;
 #define READY_TIMEOUT_MS 20000
+/* Tests only: "fail-after-seize" makes a restore fail once the monitor holds every process, as a
+ * process that cannot be put back would. */
+#define RESTORE_FAULT_FILE CT_RUN_DIR "/restore.fault"
 
 struct ready_msg {
 	int32_t pid;
@@ -475,6 +479,9 @@ static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct c
 		}
 	}
 	cr_trace("%lld restore: seized\n", now_ms());
+	char fault[32] = "";
+	if (rc == 0 && read_file(RESTORE_FAULT_FILE, fault, sizeof(fault)) > 0 && !strncmp(fault, "fail-after-seize", 16))
+		rc = ct_fail(err, "failed", "a fault injected in the restore, its processes seized (%s)", RESTORE_FAULT_FILE);
 	for (uint32_t i = 0; i < img->nprocs && rc == 0; i++)
 		if (seized[i]) {
 			rc = restore_one(&tasks[i], &img->procs[i], err);
@@ -486,11 +493,20 @@ static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct c
 		cgroup_path(ctx->name, "cgroup.freeze", path, sizeof(path));
 		rc = write_file(path, "1", err);
 	}
-	/* All at once: no restored process runs while another is still half made. On failure the
-	 * monitor kills init, and with it the namespace. */
+	/* All at once: no restored process runs while another is still half made. */
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		if (seized && seized[i] && rc == 0)
 			pt_detach(&tasks[i]);
+	/* On failure they die here, reaped by us, their tracer (init last): the monitor then kills
+	 * init, whose end waits for every task of its namespace, and a traced task is not gone until
+	 * its tracer has seen it die (else init, the monitor and the migration waiting on it hang). */
+	for (uint32_t i = 0; seized && rc < 0 && i < img->nprocs; i++)
+		if (seized[i])
+			kill(hpids[i], SIGKILL);
+	for (uint32_t pass = 0; seized && rc < 0 && pass < 2; pass++)
+		for (uint32_t i = 0; i < img->nprocs; i++)
+			if (seized[i] && (img->procs[i].proc->pid == 1) == (pass == 1))
+				waitpid(hpids[i], NULL, __WALL);
 	free(tasks);
 	free(seized);
 	free(hpids);
