@@ -1,6 +1,6 @@
 // Live migration under faults, on the real guest (two hosts under Node): the source asked to abort,
-// a link losing many frames, a destination failing late in its restore, a destination without memory
-// for it, one that vanishes mid-stream. Whatever happens, exactly one
+// a link losing many frames, a destination failing late in its restore or dying with the copy
+// restored, a destination without memory for it, one that vanishes mid-stream. Whatever happens, exactly one
 // copy of the container runs afterwards and its counter neither resets nor repeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootCluster, consecutive, numbers, sleep, startLoop, type TestCluster } from './cluster';
@@ -101,6 +101,22 @@ describe('live migration under faults', () => {
     expect(await exactlyOneRunning('fs')).toBe('node1');
     await t.waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bfs\b/.test(o), 40_000);
     await sh('node1', 'ct destroy fs --force');
+  }, 240_000);
+
+  it('when the destination dies with the copy restored and held, the source keeps it and the next arrival undoes the dead one', async () => {
+    await startLoop(t, 'node1', 'cd', '10.0.9.66', 'ctdemo count 100');
+    await sh('node2', 'echo crash-restored > /run/ct/migrate.fault');
+    let r = await t.run('node1', `ct migrate cd ${ADDR.node2}`);
+    await sh('node2', 'rm -f /run/ct/migrate.fault');
+    expect(r.exitCode).not.toBe(0);
+    expect(await exactlyOneRunning('cd')).toBe('node1');
+    // What the dead arrival left: its copy, held frozen (never let go), and its directory.
+    expect(await sh('node2', 'ct list')).toMatch(/^cd\s+frozen/m);
+    // The next arrival of the name undoes it, and the container moves.
+    r = await t.run('node1', `ct migrate cd ${ADDR.node2}`);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(await exactlyOneRunning('cd')).toBe('node2');
+    await sh('node2', 'ct destroy cd --force');
   }, 240_000);
 
   it('is refused by a destination without the memory for it: the container runs on at the source', async () => {

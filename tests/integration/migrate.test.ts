@@ -129,6 +129,12 @@ describe('live migration', () => {
     expect(await state('node2', 'dn')).toMatch(/state frozen/);
     expect(await sh('node2', 'ct list')).toMatch(/^dn\s+frozen/m);
     expect(await sh('node2', 'ct status dn --json')).toMatch(/"frozen":\s*true/);
+    // Moved or saved now, it could run twice: refused until the migration is settled.
+    for (const command of [`ct migrate dn ${ADDR.node1}`, 'ct checkpoint dn --dir /tmp/dn']) {
+      const refused = await run('node2', command);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.output).toMatch(/is frozen: a migration has not settled where it runs/);
+    }
     await waitFor('node1', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bdn\b/.test(o), 30_000);
     expect(await sh('node2', `ct migrate-resolve dn ${ADDR.node1}`)).toMatch(/runs here again/);
     const log = await waitFor('node2', 'ct logs dn', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);

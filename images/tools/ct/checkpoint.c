@@ -475,6 +475,11 @@ int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_rep
 		return -1;
 	if (container_state(name, &k.init) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	/* Held still by a migration that has not settled where it runs: moved or saved now, it
+	 * could run twice. */
+	if (cgroup_frozen(name))
+		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
+			       "(ct migrate-resolve)", name);
 	if (o->progress)
 		o->progress("freezing", o->arg);
 	int rc = -1;

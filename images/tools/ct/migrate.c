@@ -423,6 +423,9 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		return -1;
 	if (container_state(name, NULL) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
+	if (cgroup_frozen(name))   /* see container_dump: refused before any pre-copy */
+		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
+			       "(ct migrate-resolve)", name);
 	struct source s = { .report = r, .progress = progress, .arg = arg, .dest = dest, .name = name };
 	/* A destination that hangs up must give us an error, not kill us while we hold the container. */
 	signal(SIGPIPE, SIG_IGN);

@@ -399,6 +399,22 @@ static void fault(char what[16])
 		what[strcspn(what, "\n")] = 0;
 }
 
+/* With the arrival lock held: an earlier arrival of NAME that died before deciding (its directory
+ * left without a decision) is undone — sealed aborted, its copy (restored and held frozen, never
+ * let go: the container did not exist here before it, see serve) destroyed — so a source asking
+ * later hears "aborted" of a copy that will never run, and the name is free to arrive again. */
+static void undo_dead_arrival(const char *name)
+{
+	char dir[256], path[320], d;
+	snprintf(dir, sizeof(dir), MIG_DIR "/%s", name);
+	snprintf(path, sizeof(path), "%s/decision", dir);
+	if (access(dir, F_OK) < 0 || readlink(path, &d, 1) == 1 || seal(name, D_ABORTED) != D_ABORTED)
+		return;
+	if (config_exists(name) && held_frozen(name))
+		container_destroy(name, true, NULL);
+	remove_tree(dir, NULL);
+}
+
 /* A source in doubt asks what became of NAME here. Whoever is bringing it here holds its arrival
  * lock until it has committed or given up: once the lock is ours, the decision it sealed (kept
  * after a commit, for this question) is the answer, with nothing left to race against. Without
@@ -411,7 +427,9 @@ static void __attribute__((noreturn)) answer_query(int sock, const char *name)
 	struct ct_err err = { "", "" };
 	char d = 0, path[320];
 	snprintf(path, sizeof(path), MIG_DIR "/%s/decision", name);
-	if (arrival_lock(name, QUERY_WAIT_MS, &err) == 0 && readlink(path, &d, 1) != 1)
+	if (arrival_lock(name, QUERY_WAIT_MS, &err) == 0)
+		undo_dead_arrival(name);
+	if (!err.msg[0] && readlink(path, &d, 1) != 1)
 		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING && !held_frozen(name) ? D_COMMITTED
 													      : D_ABORTED;
 	if (d == D_COMMITTED || d == D_ABORTED)
@@ -503,6 +521,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	 * may find the last attempt still taking down what it began to build. Its lock goes with it. */
 	if (arrival_lock(h.name, REPLY_TIMEOUT_MS, &err) < 0)
 		goto fail;
+	undo_dead_arrival(h.name);
 	if (config_exists(h.name)) {
 		ct_fail(&err, "exists", "a container named \"%s\" already exists here", h.name);
 		goto fail;
@@ -591,6 +610,10 @@ static void __attribute__((noreturn)) serve(int sock)
 		goto fail;
 	struct cr_report r = res.report;
 	restored = true;
+	char crash[16];
+	fault(crash);
+	if (!strcmp(crash, "crash-restored"))
+		_exit(9);   /* tests: the serving child dies with the copy restored and held */
 	/* Everything the commit needs is made now, while the source waits anyway. */
 	struct ct_config c;
 	pid_t init;

@@ -35,7 +35,8 @@ enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F
 enum { D_ABORTED = 'a', D_COMMITTED = 'c' };
 
 /* Tests only: makes the destination lose the COMMIT ("lose-commit") or the DONE ("lose-done"), the
- * two messages whose loss leaves the source in doubt. */
+ * two messages whose loss leaves the source in doubt, or its serving child die with the copy
+ * restored and held ("crash-restored"). */
 #define MIG_FAULT_FILE CT_RUN_DIR "/migrate.fault"
 
 struct frame { uint32_t type, len; };
