@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,15 +94,48 @@ bool cgroup_populated(const char *name)
 	return strstr(text, "populated 1") != NULL;
 }
 
+/* Waits until cgroup.events has the line `line`; -1 if the file cannot be read (no group). The kernel
+ * wakes a poll on the file at each change of it: no sleeping between looks (a freeze in the
+ * frozen window waited for ticks of a 2 ms sleep). The poll is capped: a missed wake costs 100 ms,
+ * not the timeout. */
+static int wait_events(const char *name, const char *line, int timeout_ms)
+{
+	char path[256], text[256];
+	cgroup_path(name, "cgroup.events", path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	long long deadline = now_ms() + timeout_ms;
+	int rc = 0;
+	for (;;) {
+		ssize_t n = pread(fd, text, sizeof(text) - 1, 0);   /* reading it re-arms the poll */
+		if (n < 0) {
+			rc = -1;
+			break;
+		}
+		text[n] = 0;
+		if (strstr(text, line)) {
+			rc = 1;
+			break;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLPRI };
+		poll(&p, 1, left > 100 ? 100 : (int)left);
+	}
+	close(fd);
+	return rc;
+}
+
 bool cgroup_wait_empty(const char *name, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
-	while (cgroup_populated(name)) {
-		if (now_ms() >= deadline)
-			return false;
-		sleep_ms(10);
-	}
-	return true;
+	return wait_events(name, "populated 0", timeout_ms) != 0;   /* no group: empty */
+}
+
+bool cgroup_wait_frozen(const char *name, int timeout_ms)
+{
+	return wait_events(name, "frozen 1", timeout_ms) == 1;
 }
 
 int cgroup_kill(const char *name, struct ct_err *err)

@@ -22,6 +22,8 @@ bool cgroup_populated(const char *name);
 bool cgroup_frozen(const char *name);
 /* Waits until no process is left in the group; false on timeout. */
 bool cgroup_wait_empty(const char *name, int timeout_ms);
+/* Waits until every process of the group is frozen (after cgroup.freeze = 1); false on timeout. */
+bool cgroup_wait_frozen(const char *name, int timeout_ms);
 int cgroup_kill(const char *name, struct ct_err *err);
 /* Removes the group; kills what is left in it first. */
 int cgroup_remove(const char *name, struct ct_err *err);

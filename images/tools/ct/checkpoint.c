@@ -85,18 +85,9 @@ static int set_frozen(const char *name, bool on, struct ct_err *err)
 	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
 	if (write_file(path, on ? "1" : "0", err) < 0)
 		return -1;
-	if (!on)
+	if (!on || cgroup_wait_frozen(name, 3000))
 		return 0;
-	cgroup_path(name, "cgroup.events", path, sizeof(path));
-	long long deadline = now_ms() + 3000;
-	for (;;) {
-		char text[256];
-		if (read_file(path, text, sizeof(text)) > 0 && strstr(text, "frozen 1"))
-			return 0;
-		if (now_ms() > deadline)
-			return ct_fail(err, "timeout", "container \"%s\" did not freeze within 3 s", name);
-		sleep_ms(2);
-	}
+	return ct_fail(err, "timeout", "container \"%s\" did not freeze within 3 s", name);
 }
 
 static int list_tasks(struct ckpt *k, struct ct_err *err)
@@ -487,6 +478,7 @@ int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_rep
 	long long frozen_at = now_ms();
 	if (set_frozen(name, true, err) < 0)
 		goto out;
+	cr_trace("%lld dump: frozen\n", now_ms());
 	k.frozen = true;
 	if (list_tasks(&k, err) < 0)
 		goto out;

@@ -537,7 +537,7 @@ int container_migrate_resolve(const char *name, const char *dest, bool resume, s
 		int lock CLEANUP_FD = container_lock(name, err);
 		if (lock < 0)
 			return -1;
-		if (container_state(name, NULL) != CT_RUNNING || !held_frozen(name))
+		if (container_state(name, NULL) != CT_RUNNING || !cgroup_frozen(name))
 			return ct_fail(err, "state", "container \"%s\" is not held by a migration in doubt", name);
 	}
 	char d = resume ? D_ABORTED : migrate_query(dest, name, err);

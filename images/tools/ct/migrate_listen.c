@@ -410,7 +410,7 @@ static void undo_dead_arrival(const char *name)
 	snprintf(path, sizeof(path), "%s/decision", dir);
 	if (access(dir, F_OK) < 0 || readlink(path, &d, 1) == 1 || seal(name, D_ABORTED) != D_ABORTED)
 		return;
-	if (config_exists(name) && held_frozen(name))
+	if (config_exists(name) && cgroup_frozen(name))
 		container_destroy(name, true, NULL);
 	remove_tree(dir, NULL);
 }
@@ -430,7 +430,7 @@ static void __attribute__((noreturn)) answer_query(int sock, const char *name)
 	if (arrival_lock(name, QUERY_WAIT_MS, &err) == 0)
 		undo_dead_arrival(name);
 	if (!err.msg[0] && readlink(path, &d, 1) != 1)
-		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING && !held_frozen(name) ? D_COMMITTED
+		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING && !cgroup_frozen(name) ? D_COMMITTED
 													      : D_ABORTED;
 	if (d == D_COMMITTED || d == D_ABORTED)
 		send_frame(sock, F_DECISION, &d, 1, NULL, 0);
@@ -610,9 +610,9 @@ static void __attribute__((noreturn)) serve(int sock)
 		goto fail;
 	struct cr_report r = res.report;
 	restored = true;
-	char crash[16];
-	fault(crash);
-	if (!strcmp(crash, "crash-restored"))
+	char lose[16];
+	fault(lose);
+	if (!strcmp(lose, "crash-restored"))
 		_exit(9);   /* tests: the serving child dies with the copy restored and held */
 	/* Everything the commit needs is made now, while the source waits anyway. */
 	struct ct_config c;
@@ -625,8 +625,6 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	if (send_frame(sock, F_READY, &r, sizeof(r), NULL, 0) < 0)
 		goto quiet;
-	char lose[16];
-	fault(lose);
 	struct ct_err ignored;
 	if (!strcmp(lose, "lose-commit")) {
 		sleep_ms(COMMIT_TIMEOUT_MS);

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include "cgroup.h"
 #include "migrate_wire.h"
 #include "util.h"
 
@@ -195,9 +194,4 @@ void timeouts(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-}
-
-bool held_frozen(const char *name)
-{
-	return cgroup_frozen(name);
 }

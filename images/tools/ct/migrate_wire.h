@@ -68,8 +68,6 @@ int recv_reply(int fd, uint32_t *type, void *buf, uint32_t cap, int timeout_ms, 
 void send_error(int fd, const struct ct_err *err);
 /* Send and keepalive timeouts, so a link that drops ends a migration instead of hanging it. */
 void timeouts(int fd);
-/* The container's cgroup is frozen (held by a migration, or mid-checkpoint). */
-bool held_frozen(const char *name);
 
 uint64_t page_hash(const unsigned char *p);
 uint64_t page_key(int32_t pid, uint32_t addr);

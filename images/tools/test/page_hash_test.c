@@ -1,4 +1,4 @@
-// sources: migrate_wire.c cgroup.c config.c parse.c util.c err.c
+// sources: migrate_wire.c util.c err.c
 /* page_hash: what the frozen round relies on to send only changed pages. A page that differs from
  * another in any one word (any bit of it) must hash differently; equal pages hash alike; no hash
  * is 0 (an empty slot's mark). */
