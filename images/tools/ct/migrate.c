@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include "cgroup.h"
 #include "config.h"
@@ -34,6 +35,7 @@ static int aborted(struct ct_err *err)
 
 struct source {
 	int sock;
+	uint64_t id;               /* this migration's, in the hello and in a question about it */
 	const char *dest, *name;
 	struct page_table table;
 	uint64_t bytes;            /* this round */
@@ -174,13 +176,14 @@ static void phase(struct source *s, const char *what)
 
 static int connect_to(const char *dest, struct ct_err *err);
 
-/* Asks dest what became of the container we sent it: D_COMMITTED, D_ABORTED, or 0 (no answer). */
-static char migrate_query(const char *dest, const char *name, struct ct_err *err)
+/* Asks dest what became of migration id, which sent it the container: D_COMMITTED, D_ABORTED, or 0
+ * (no answer). */
+static char migrate_query(const char *dest, const char *name, uint64_t id, struct ct_err *err)
 {
 	int fd = connect_to(dest, err);
 	if (fd < 0)
 		return 0;
-	struct hello q = { .version = MIG_VERSION };
+	struct hello q = { .version = MIG_VERSION, .id = id };
 	memcpy(q.magic, MIG_MAGIC, sizeof(q.magic));
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	read_key(q.key);
@@ -264,7 +267,7 @@ static int decide(void *arg, struct ct_err *err)
 	s->sock = -1;
 	char d = 0;
 	for (long long end = now_ms() + RESOLVE_MS; !d && now_ms() < end; ) {
-		d = migrate_query(s->dest, s->name, err);
+		d = migrate_query(s->dest, s->name, s->id, err);
 		if (!d)
 			sleep_ms(1000);
 	}
@@ -274,6 +277,12 @@ static int decide(void *arg, struct ct_err *err)
 	if (d == D_ABORTED)
 		return ct_fail(err, "failed", "%s did not take the container (the commit never reached it): it runs here again",
 			       s->dest);
+	/* Kept with the container: ct migrate-resolve asks about this migration, not about the name
+	 * (another container of that name may have arrived there since). */
+	char path[256], text[32];
+	config_path(s->name, MIGRATION_ID_FILE, path, sizeof(path));
+	snprintf(text, sizeof(text), "%016llx\n", (unsigned long long)s->id);
+	write_file_atomic(path, text, strlen(text), NULL);
 	ct_fail(err, "in_doubt", "could not learn from %s whether it runs \"%s\" now: it stays frozen here until "
 		"`ct migrate-resolve %s %s` (or --resume, if %s is gone for good)", s->dest, s->name, s->name, s->dest, s->dest);
 	return CR_DECIDE_HOLD;
@@ -427,6 +436,8 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
 			       "(ct migrate-resolve)", name);
 	struct source s = { .report = r, .progress = progress, .arg = arg, .dest = dest, .name = name };
+	if (getrandom(&s.id, sizeof(s.id), 0) != sizeof(s.id))
+		return ct_fail_errno(err, "making a migration id");
 	/* A destination that hangs up must give us an error, not kill us while we hold the container. */
 	signal(SIGPIPE, SIG_IGN);
 	phase(&s, "connecting");
@@ -434,7 +445,7 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 	if (s.sock < 0)
 		return -1;
 	int rc = -1;
-	struct hello h = { .version = MIG_VERSION };
+	struct hello h = { .version = MIG_VERSION, .id = s.id };
 	memcpy(h.magic, MIG_MAGIC, sizeof(h.magic));
 	snprintf(h.name, sizeof(h.name), "%s", name);
 	read_key(h.key);
@@ -540,12 +551,20 @@ int container_migrate_resolve(const char *name, const char *dest, bool resume, s
 		if (container_state(name, NULL) != CT_RUNNING || !cgroup_frozen(name))
 			return ct_fail(err, "state", "container \"%s\" is not held by a migration in doubt", name);
 	}
-	char d = resume ? D_ABORTED : migrate_query(dest, name, err);
+	char idpath[256], text[32] = "";
+	config_path(name, MIGRATION_ID_FILE, idpath, sizeof(idpath));
+	uint64_t id = 0;
+	if (!resume && (read_file(idpath, text, sizeof(text)) <= 0 || sscanf(text, "%16llx", (unsigned long long *)&id) != 1))
+		return ct_fail(err, "state", "no record here of the migration that holds \"%s\": only --resume can let it go", name);
+	char d = resume ? D_ABORTED : migrate_query(dest, name, id, err);
 	if (!d)
 		return -1;
 	if (d == D_COMMITTED)
 		return container_destroy(name, true, err) < 0 ? -1 : 1;
 	char path[256];
 	cgroup_path(name, "cgroup.freeze", path, sizeof(path));
-	return write_file(path, "0", err) < 0 ? -1 : 0;
+	if (write_file(path, "0", err) < 0)
+		return -1;
+	unlink(idpath);
+	return 0;
 }

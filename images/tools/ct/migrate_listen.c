@@ -361,13 +361,23 @@ static void set_frozen(const char *name, bool on)
 	write_file(path, on ? "1" : "0", NULL);
 }
 
-/* Seals what becomes of an arriving container, once: the first to make the link wins (a symlink is
- * made whole or not at all, and carries its answer). The serving child seals D_COMMITTED when the
- * COMMIT arrives; a query from a source in doubt, or a serving child giving up, seals D_ABORTED. */
-static char seal(const char *name, char want)
+/* What became of each migration that reached here, by its id (the source's random number): a
+ * symlink MIG_DIR/decisions/ID to "c" or "a", for a source in doubt to ask about. By id, not by
+ * name: another container of the same name may arrive, or be made, here later. */
+static void decision_path(uint64_t id, char *path, size_t size)
+{
+	snprintf(path, size, MIG_DIR "/decisions/%016llx", (unsigned long long)id);
+}
+
+/* Seals what becomes of migration id, once: the first to make the link wins (a symlink is made
+ * whole or not at all, and carries its answer) and the winner's answer is returned. The serving
+ * child seals D_COMMITTED when the COMMIT arrives; a serving child giving up, or a question about
+ * a migration that never decided here, seals D_ABORTED. */
+static char seal(uint64_t id, char want)
 {
 	char path[320], target[2] = { want, 0 }, got[2] = "";
-	snprintf(path, sizeof(path), MIG_DIR "/%s/decision", name);
+	decision_path(id, path, sizeof(path));
+	mkdir_p(MIG_DIR "/decisions", 0700, NULL);
 	if (symlink(target, path) == 0)
 		return want;
 	if (errno != EEXIST || readlink(path, got, 1) != 1)
@@ -399,59 +409,46 @@ static void fault(char what[16])
 		what[strcspn(what, "\n")] = 0;
 }
 
-/* With the arrival lock held: an earlier arrival of NAME that died before deciding (its directory
- * left without a decision) is undone — sealed aborted, its copy (restored and held frozen, never
- * let go: the container did not exist here before it, see serve) destroyed — so a source asking
- * later hears "aborted" of a copy that will never run, and the name is free to arrive again. */
+/* With the arrival lock held: an earlier arrival of NAME that died (its directory is left, see
+ * serve) is undone. Never decided, it is sealed aborted and its copy (restored and held frozen,
+ * never let go: the container did not exist here before it) destroyed, so the name is free to
+ * arrive again and a source asking hears "aborted" of a copy that will never run. */
 static void undo_dead_arrival(const char *name)
 {
-	char dir[256], path[320], d;
+	char dir[256], path[320], text[32] = "";
+	unsigned long long id;
 	snprintf(dir, sizeof(dir), MIG_DIR "/%s", name);
-	snprintf(path, sizeof(path), "%s/decision", dir);
-	if (access(dir, F_OK) < 0 || readlink(path, &d, 1) == 1 || seal(name, D_ABORTED) != D_ABORTED)
+	if (access(dir, F_OK) < 0)
 		return;
-	if (config_exists(name) && cgroup_frozen(name))
+	snprintf(path, sizeof(path), "%s/id", dir);
+	/* Without its id it died before accepting anything, let alone restoring. */
+	if (read_file(path, text, sizeof(text)) > 0 && sscanf(text, "%16llx", &id) == 1 &&
+	    seal(id, D_ABORTED) == D_ABORTED && config_exists(name) && cgroup_frozen(name))
 		container_destroy(name, true, NULL);
 	remove_tree(dir, NULL);
 }
 
-/* A source in doubt asks what became of NAME here. Whoever is bringing it here holds its arrival
- * lock until it has committed or given up: once the lock is ours, the decision it sealed (kept
- * after a commit, for this question) is the answer, with nothing left to race against. Without
- * one, the arrival never got as far as a decision: a copy here runs only if something else
- * started it, and one held frozen was never committed. */
+/* A source in doubt asks what became of its migration (id) of NAME. Whoever is bringing NAME here
+ * holds its arrival lock until it has committed or given up: once the lock is ours, the decision
+ * sealed for that id is the answer, with nothing left to race against. No decision: that migration
+ * never got as far here, and never will (sealed aborted now). */
 #define QUERY_WAIT_MS 12000   /* an arrival waits at most COMMIT_TIMEOUT_MS for its COMMIT */
 
-static void __attribute__((noreturn)) answer_query(int sock, const char *name)
+static void __attribute__((noreturn)) answer_query(int sock, const char *name, uint64_t id)
 {
 	struct ct_err err = { "", "" };
-	char d = 0, path[320];
-	snprintf(path, sizeof(path), MIG_DIR "/%s/decision", name);
-	if (arrival_lock(name, QUERY_WAIT_MS, &err) == 0)
+	char d = 0;
+	if (arrival_lock(name, QUERY_WAIT_MS, &err) == 0) {
 		undo_dead_arrival(name);
-	if (!err.msg[0] && readlink(path, &d, 1) != 1)
-		d = config_exists(name) && container_state(name, NULL) == CT_RUNNING && !cgroup_frozen(name) ? D_COMMITTED
-													      : D_ABORTED;
+		d = seal(id, D_ABORTED);
+		if (!d)
+			ct_fail_errno(&err, "reading the decision of migration %016llx", (unsigned long long)id);
+	}
 	if (d == D_COMMITTED || d == D_ABORTED)
 		send_frame(sock, F_DECISION, &d, 1, NULL, 0);
 	else
 		send_error(sock, &err);
 	_exit(d ? 0 : 1);
-}
-
-/* After a commit: all but the decision goes (see answer_query). */
-static void clear_arrival(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && strcmp(e->d_name, "decision")) {
-			char path[512];
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			remove_tree(path, NULL);
-		}
-	if (d)
-		closedir(d);
 }
 
 /* Waits for the source's next frame; meanwhile a container built ahead may report that it stands
@@ -516,7 +513,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	if (parse_container_name(h.name, &err) < 0)
 		goto fail;
 	if (type == F_QUERY)
-		answer_query(sock, h.name);
+		answer_query(sock, h.name, h.id);
 	/* One arrival per name at a time: a source that gave up and tries again (a busy container)
 	 * may find the last attempt still taking down what it began to build. Its lock goes with it. */
 	if (arrival_lock(h.name, REPLY_TIMEOUT_MS, &err) < 0)
@@ -537,7 +534,10 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	snprintf(dir, sizeof(dir), MIG_DIR "/%s", h.name);
 	remove_tree(dir, NULL);
-	if (mkdir_p(dir, 0700, &err) < 0)
+	char idtext[32];
+	snprintf(idtext, sizeof(idtext), "%016llx\n", (unsigned long long)h.id);
+	snprintf(path, sizeof(path), "%s/id", dir);
+	if (mkdir_p(dir, 0700, &err) < 0 || write_file_atomic(path, idtext, strlen(idtext), &err) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pages", dir);
 	st.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -633,7 +633,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	if (recv_reply(sock, &type, &ignored, sizeof(ignored), COMMIT_TIMEOUT_MS, &err) < 0 || type != F_COMMIT)
 		goto quiet;
 	/* A source that gave up waiting may have asked meanwhile and been told "aborted". */
-	if (seal(h.name, D_COMMITTED) != D_COMMITTED)
+	if (seal(h.id, D_COMMITTED) != D_COMMITTED)
 		goto quiet;
 	cr_trace("%lld serve: commit\n", now_ms());
 	container_link_up(h.name, NULL);
@@ -650,7 +650,7 @@ static void __attribute__((noreturn)) serve(int sock)
 		sleep_ms(20);
 		hostnet_announce(&garp);
 	}
-	clear_arrival(dir);
+	remove_tree(dir, NULL);   /* the decision stays, by id */
 	_exit(0);
 fail:
 	send_error(sock, &err);
@@ -670,7 +670,7 @@ quiet:
 		finish_restorer(&x, false, &ignored);
 	}
 	if (dir[0])
-		seal(h.name, D_ABORTED);
+		seal(h.id, D_ABORTED);
 	if (restored)
 		container_destroy(h.name, true, NULL);
 	if (dir[0])

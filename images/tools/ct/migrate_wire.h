@@ -15,7 +15,7 @@
 #include "migrate.h"
 
 #define MIG_MAGIC "CTMIGR1"
-#define MIG_VERSION 2   /* 2: the destination builds the container from a description first */
+#define MIG_VERSION 3   /* 2: the destination builds the container from a description first; 3: ids */
 #define MIG_DIR "/var/lib/ct-migrate"
 #define ROUND_ENOUGH (64u << 10)      /* a pre-copy round this small: freeze now */
 #define CONNECT_TIMEOUT_MS 5000
@@ -30,6 +30,10 @@ enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F
 
 #define PREPARE_MAX 4096   /* a description: header, container record, empty log */
 #define BUILT_TIMEOUT_MS 30000   /* the source, pre-copy done, waits this long for the destination's build */
+
+/* In a container held by a migration in doubt (its config directory): that migration's id, for
+ * ct migrate-resolve. */
+#define MIGRATION_ID_FILE "migration-id"
 
 /* The destination's answer to F_QUERY: what became of the container it was sent. */
 enum { D_ABORTED = 'a', D_COMMITTED = 'c' };
@@ -46,6 +50,7 @@ struct hello {
 	char name[CT_NAME_MAX + 1];
 	char key[65];
 	uint64_t memory;   /* the container's memory.current: the destination must have room for it */
+	uint64_t id;       /* this migration's (random); F_QUERY: the migration asked about */
 };
 
 struct page_table {
