@@ -147,4 +147,22 @@ describe('checkpoint and restore', () => {
     expect(await sh('node2', 'ls /tmp/ck-leaky 2>/dev/null | wc -l')).toBe('0');
     expect(await sh('node2', 'ct exec leaky -- pidof ctdemo')).toMatch(/^\d+$/);
   }, 60_000);
+
+  it('keeps an ignored SIGTRAP ignored through checkpoint --leave-running and a restore', async () => {
+    // The engine's own stops are forced SIGTRAPs, which the kernel turns back to the default in a
+    // task that ignores them: the shell below (and its sleeps) lost `trap "" TRAP` that way.
+    await sh('node1', 'ct create tp --ip 10.0.9.40/16 && ct start tp');
+    await launch('node1', 'tp', 'trap "" TRAP; while :; do sleep 1; done');
+    const ignoring = async () => {
+      const out = await sh('node1', `ct exec tp -- sh -c 'for f in /proc/[0-9]*/status; do grep SigIgn $f; done'`);
+      return [...out.matchAll(/SigIgn:\s*([0-9a-f]+)/g)].filter((m) => (BigInt('0x' + m[1]!) >> 4n) & 1n).length;
+    };
+    await sleep(1000);
+    expect(await ignoring()).toBeGreaterThan(0);
+    await sh('node1', 'ct checkpoint tp --dir /tmp/ck-tp --leave-running');
+    expect(await ignoring()).toBeGreaterThan(0);
+    await sh('node1', 'ct checkpoint tp --dir /tmp/ck-tp2 && ct restore tp --dir /tmp/ck-tp2');
+    expect(await ignoring()).toBeGreaterThan(0);
+    await sh('node1', 'ct destroy tp --force');
+  }, 120_000);
 });

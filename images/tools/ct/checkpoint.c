@@ -139,14 +139,18 @@ static void release_all(struct ckpt *k)
 		struct task *t = &k->tasks[i];
 		if (!t->seized)
 			continue;
+		if (!k->frozen)
+			drop_scratch(t);
+		/* Our traps reset an ignored SIGTRAP (cr_ptrace.h): ignored again, last (not while
+		 * frozen: a frozen task runs no syscall). */
+		bool reignored = !k->frozen && t->pt.trapped && (t->st.sig_ign & PT_TRAP_BIT) &&
+				 pt_keep_trap_ignored(&t->pt, t->st.ns_pid, NULL) == 0;
 		for (int s = 0; s < t->pt.nstray; s++) {
 			int32_t signo;
 			memcpy(&signo, t->pt.stray[s], 4);
 			syscall(SYS_rt_tgsigqueueinfo, t->hpid, t->hpid, signo, t->pt.stray[s]);
 		}
-		if (!k->frozen)
-			drop_scratch(t);
-		if (!t->regs_back)
+		if (!t->regs_back || reignored)
 			pt_set_final_regs(&t->pt, &t->pt.regs, NULL);
 		pt_detach(&t->pt);
 		t->seized = false;

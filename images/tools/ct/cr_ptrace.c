@@ -122,6 +122,25 @@ int pt_seize(struct pt_task *t, pid_t hpid, bool exit_kill, struct ct_err *err)
 		pt_detach(t);
 		return -1;
 	}
+	/* Our traps are forced SIGTRAPs: a blocked one would lose its handler (see cr_ptrace.h). */
+	uint64_t open_mask;
+	if (pt(PTRACE_GETSIGMASK, hpid, 8, (long)&t->sigmask) < 0 ||
+	    ((t->sigmask & PT_TRAP_BIT) && (open_mask = t->sigmask & ~PT_TRAP_BIT,
+					pt(PTRACE_SETSIGMASK, hpid, 8, (long)&open_mask) < 0))) {
+		ct_fail_errno(err, "reading the signal mask of process %d", hpid);
+		pt_detach(t);
+		return -1;
+	}
+	t->mask_held = (t->sigmask & PT_TRAP_BIT) != 0;
+	return 0;
+}
+
+int pt_set_sigmask(struct pt_task *t, uint64_t mask, struct ct_err *err)
+{
+	if (pt(PTRACE_SETSIGMASK, t->hpid, 8, (long)&mask) < 0)
+		return ct_fail_errno(err, "setting the signal mask of process %d", t->hpid);
+	t->sigmask = mask;
+	t->mask_held = false;
 	return 0;
 }
 
@@ -130,6 +149,9 @@ int pt_detach(struct pt_task *t)
 	if (t->mem >= 0)
 		close(t->mem);
 	t->mem = -1;
+	if (t->mask_held)
+		pt(PTRACE_SETSIGMASK, t->hpid, 8, (long)&t->sigmask);
+	t->mask_held = false;
 	return (int)pt(PTRACE_DETACH, t->hpid, 0, 0);
 }
 
@@ -165,6 +187,7 @@ static int step_over_syscall(struct pt_task *t, struct ct_err *err)
 		struct cr_regs r;
 		if (strays > PT_MAX_STRAY)
 			return ct_fail(err, "failed", "process %d keeps taking signals instead of an injected syscall", t->hpid);
+		t->trapped = true;
 		if (pt(PTRACE_SINGLESTEP, t->hpid, 0, 0) < 0)
 			return ct_fail_errno(err, "resuming process %d", t->hpid);
 		if (wait_stop(t, &status, err) < 0)
@@ -233,10 +256,79 @@ long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, i
 	return ret;
 }
 
+/* One syscall at the gadget through PTRACE_SYSCALL: its entry and exit stops are ptrace's own
+ * reports, not signals (slower than a step by a stop; for pt_keep_trap_ignored only). */
+static int traced_syscall(struct pt_task *t, long nr, long a, long b, long c, long d, long *ret, struct ct_err *err)
+{
+	struct cr_regs r = t->regs;
+	r.eax = (uint32_t)nr;
+	r.ebx = (uint32_t)a; r.ecx = (uint32_t)b; r.edx = (uint32_t)c; r.esi = (uint32_t)d;
+	r.orig_eax = (uint32_t)-1;
+	r.eip = t->gadget;
+	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)&r) < 0)
+		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
+	for (int stops = 0, strays = 0; stops < 2;) {
+		int status;
+		if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
+			return ct_fail_errno(err, "resuming process %d", t->hpid);
+		if (wait_stop(t, &status, err) < 0)
+			return -1;
+		if ((status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			stops++;
+			continue;
+		}
+		if (is_signal_stop(status)) {
+			if (++strays > PT_MAX_STRAY)
+				return ct_fail(err, "failed", "process %d keeps taking signals instead of an injected syscall", t->hpid);
+			keep_stray(t);
+		}
+	}
+	if (pt_get_regs(t->hpid, &r) < 0)
+		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
+	*ret = (long)(int32_t)r.eax;
+	return 0;
+}
+
+int pt_keep_trap_ignored(struct pt_task *t, int32_t ns_tid, struct ct_err *err)
+{
+	/* struct sigaction as i386's rt_sigaction takes it, below the task's stack pointer (free
+	 * space: nothing of the task's runs until we let it go). */
+	uint32_t act[5] = { (uint32_t)(uintptr_t)SIG_IGN, 0, 0, 0, 0 };
+	uint32_t at = (t->regs.esp - 512) & ~15u;
+	long ret;
+	if (pt_mem_write(t, at, act, sizeof(act)) < 0)
+		return ct_fail_errno(err, "writing into process %d", t->hpid);
+	if (traced_syscall(t, SYS_rt_sigaction, SIGTRAP, (long)at, 0, 8, &ret, err) < 0)
+		return -1;
+	if (ret < 0)
+		return ct_fail(err, "failed", "ignoring SIGTRAP again in process %d: error %ld", t->hpid, -ret);
+	if (traced_syscall(t, SYS_tgkill, ns_tid, ns_tid, SIGTRAP, 0, &ret, err) < 0)
+		return -1;
+	if (ret < 0)
+		return ct_fail(err, "failed", "stopping process %d: error %ld", t->hpid, -ret);
+	/* On its way back to user mode it stops for that SIGTRAP, before the gadget's next
+	 * instruction; it is suppressed when the task is let go. */
+	for (int strays = 0;; strays++) {
+		int status;
+		if (pt(PTRACE_CONT, t->hpid, 0, 0) < 0)
+			return ct_fail_errno(err, "resuming process %d", t->hpid);
+		if (wait_stop(t, &status, err) < 0)
+			return -1;
+		if (!is_signal_stop(status))
+			continue;
+		if (WSTOPSIG(status) == SIGTRAP)
+			return 0;
+		if (strays >= PT_MAX_STRAY)
+			return ct_fail(err, "failed", "process %d keeps taking signals", t->hpid);
+		keep_stray(t);
+	}
+}
+
 int pt_run_to_trap(struct pt_task *t, const struct cr_regs *regs, uint32_t trap_eip, struct ct_err *err)
 {
 	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)regs) < 0)
 		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
+	t->trapped = true;
 	for (;;) {
 		int status;
 		struct cr_regs r;

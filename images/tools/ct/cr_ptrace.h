@@ -1,8 +1,13 @@
 /*
  * Holding a task still and acting in its name: ptrace seize/interrupt, registers, and syscalls run
  * inside the task. A syscall is injected by pointing EIP at an `int $0x80` in the task's vDSO and
- * stepping it with PTRACE_SYSCALL from entry stop to exit stop. Many syscalls at once run from a
- * few bytes of code put in a scratch page of the task (cr_batch.h), which stops on an int3.
+ * single-stepping it. Many syscalls at once run from a few bytes of code put in a scratch page of
+ * the task (cr_batch.h), which stops on an int3.
+ *
+ * Both stops are forced SIGTRAPs, and the kernel resets a forced signal that the task blocks or
+ * ignores to the default (unblocked). So SIGTRAP is unblocked while the task is held (its mask goes
+ * back at detach), and a task that is to keep SIGTRAP ignored gets that back last, with stops that
+ * are not forced (pt_keep_trap_ignored).
  */
 #ifndef CT_CR_PTRACE_H
 #define CT_CR_PTRACE_H
@@ -14,6 +19,7 @@
 #include "err.h"
 
 #define PT_MAX_STRAY 8
+#define PT_TRAP_BIT (1ull << (5 /* SIGTRAP */ - 1))
 
 struct pt_task {
 	pid_t hpid;           /* as the host sees it */
@@ -25,6 +31,9 @@ struct pt_task {
 	uint8_t stray[PT_MAX_STRAY][128];
 	int nstray;
 	uint32_t id_base;     /* host uid of the container's uid 0 (0 if privileged) */
+	uint64_t sigmask;     /* its signal mask when seized, or as set since: it leaves with it */
+	bool mask_held;       /* SIGTRAP is unblocked while we hold it: sigmask goes back at detach */
+	bool trapped;         /* it took one of our (forced) traps */
 };
 
 /* Seizes and interrupts a task and waits until it is stopped; reads its registers. */
@@ -41,6 +50,13 @@ int pt_run_to_trap(struct pt_task *t, const struct cr_regs *regs, uint32_t trap_
  * task is stopped inside signal handling). */
 int pt_set_final_regs(struct pt_task *t, const struct cr_regs *regs, struct ct_err *err);
 int pt_get_regs(pid_t hpid, struct cr_regs *regs);
+/* The signal mask the task leaves with (at once, and kept for pt_detach). */
+int pt_set_sigmask(struct pt_task *t, uint64_t mask, struct ct_err *err);
+/* After the last injection: SIGTRAP ignored again (the engine's own traps reset it), by an
+ * rt_sigaction and a tgkill (ns_tid: the task's id in its pid namespace) run through
+ * PTRACE_SYSCALL, whose stops are not forced signals; the task ends in the stop for that SIGTRAP
+ * (inside signal handling, as pt_set_final_regs wants). */
+int pt_keep_trap_ignored(struct pt_task *t, int32_t ns_tid, struct ct_err *err);
 int pt_detach(struct pt_task *t);
 int pt_mem_read(struct pt_task *t, uint32_t addr, void *buf, size_t len);
 int pt_mem_write(struct pt_task *t, uint32_t addr, const void *buf, size_t len);

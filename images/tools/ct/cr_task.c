@@ -231,10 +231,7 @@ int cr_task_dump(struct pt_task *t, const struct cr_proc_status *st, uint32_t id
 			return ct_fail_errno(err, "reading the TLS of process %d", st->ns_pid);
 		p->tls[i] = d;
 	}
-	uint64_t mask;
-	if (sys(SYS_ptrace, PTRACE_GETSIGMASK, hpid, 8, (long)&mask) < 0)
-		return ct_fail_errno(err, "reading the signal mask of process %d", st->ns_pid);
-	p->sigmask = mask;
+	p->sigmask = t->sigmask;   /* as seized (pt_seize unblocks SIGTRAP while it holds the task) */
 
 	/* What only the task itself can tell: one batch of syscalls answering through the scratch. */
 	struct pt_batch *b = malloc(sizeof(*b));
@@ -465,11 +462,10 @@ int cr_task_finish(struct pt_task *t, const struct cr_proc *p, struct ct_err *er
 		regs.eax = (uint32_t)-ERESTARTNOINTR;
 	if (pt_set_final_regs(t, &regs, err) < 0)
 		return -1;
-	uint64_t mask = p->sigmask;
 	unsigned char fpx[512];
 	memcpy(fpx, p->fpx, sizeof(fpx));
-	if (sys(SYS_ptrace, PTRACE_SETSIGMASK, hpid, 8, (long)&mask) < 0)
-		return ct_fail_errno(err, "setting the signal mask of process %d", p->pid);
+	if (pt_set_sigmask(t, p->sigmask, err) < 0)
+		return -1;
 	if (sys(SYS_ptrace, PTRACE_SETFPXREGS, hpid, 0, (long)fpx) < 0)
 		return ct_fail_errno(err, "setting the FPU state of process %d", p->pid);
 	for (int i = 0; i < 3; i++) {

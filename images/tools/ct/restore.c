@@ -326,6 +326,10 @@ static int restore_one(struct pt_task *t, const struct cr_proc_index *x, struct 
 			rc = -1;
 	}
 	free(b);
+	/* Our traps reset an ignored SIGTRAP (cr_ptrace.h): ignored again, last. */
+	if (rc == 0 && x->proc->sigactions[SIGTRAP - 1].handler == (uint32_t)(uintptr_t)SIG_IGN &&
+	    pt_keep_trap_ignored(t, x->proc->pid, err) < 0)
+		rc = -1;
 	return rc < 0 ? -1 : cr_task_finish(t, x->proc, err);
 }
 
