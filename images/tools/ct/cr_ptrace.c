@@ -208,7 +208,11 @@ static int step_over_syscall(struct pt_task *t, struct ct_err *err)
 	}
 }
 
-static int vsyscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int nargs, va_list ap)
+static int through_syscall_stops(struct pt_task *t, struct ct_err *err);
+
+/* traced: through PTRACE_SYSCALL's entry and exit stops, which are ptrace's reports, not signals
+ * (a stop more than a step; for pt_keep_trap_ignored only). */
+static int vsyscall(struct pt_task *t, bool traced, long nr, long *ret, struct ct_err *err, int nargs, va_list ap)
 {
 	struct cr_regs r = t->regs;
 	uint32_t a[6] = { r.ebx, r.ecx, r.edx, r.esi, r.edi, r.ebp };
@@ -220,7 +224,7 @@ static int vsyscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, i
 	r.eip = t->gadget;
 	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)&r) < 0)
 		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
-	if (step_over_syscall(t, err) < 0)
+	if ((traced ? through_syscall_stops(t, err) : step_over_syscall(t, err)) < 0)
 		return -1;
 	if (pt_get_regs(t->hpid, &r) < 0)
 		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
@@ -234,7 +238,7 @@ int pt_syscall(struct pt_task *t, long nr, long *ret, struct ct_err *err, int na
 {
 	va_list ap;
 	va_start(ap, nargs);
-	int rc = vsyscall(t, nr, ret, err, nargs, ap);
+	int rc = vsyscall(t, false, nr, ret, err, nargs, ap);
 	va_end(ap);
 	return rc;
 }
@@ -244,7 +248,7 @@ long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, i
 	long ret;
 	va_list ap;
 	va_start(ap, nargs);
-	int rc = vsyscall(t, nr, &ret, err, nargs, ap);
+	int rc = vsyscall(t, false, nr, &ret, err, nargs, ap);
 	va_end(ap);
 	if (rc < 0)
 		return -1;
@@ -256,17 +260,8 @@ long pt_call(struct pt_task *t, const char *what, struct ct_err *err, long nr, i
 	return ret;
 }
 
-/* One syscall at the gadget through PTRACE_SYSCALL: its entry and exit stops are ptrace's own
- * reports, not signals (slower than a step by a stop; for pt_keep_trap_ignored only). */
-static int traced_syscall(struct pt_task *t, long nr, long a, long b, long c, long d, long *ret, struct ct_err *err)
+static int through_syscall_stops(struct pt_task *t, struct ct_err *err)
 {
-	struct cr_regs r = t->regs;
-	r.eax = (uint32_t)nr;
-	r.ebx = (uint32_t)a; r.ecx = (uint32_t)b; r.edx = (uint32_t)c; r.esi = (uint32_t)d;
-	r.orig_eax = (uint32_t)-1;
-	r.eip = t->gadget;
-	if (pt(PTRACE_SETREGS, t->hpid, 0, (long)&r) < 0)
-		return ct_fail_errno(err, "setting registers of process %d", t->hpid);
 	for (int stops = 0, strays = 0; stops < 2;) {
 		int status;
 		if (pt(PTRACE_SYSCALL, t->hpid, 0, 0) < 0)
@@ -283,10 +278,16 @@ static int traced_syscall(struct pt_task *t, long nr, long a, long b, long c, lo
 			keep_stray(t);
 		}
 	}
-	if (pt_get_regs(t->hpid, &r) < 0)
-		return ct_fail_errno(err, "reading registers of process %d", t->hpid);
-	*ret = (long)(int32_t)r.eax;
 	return 0;
+}
+
+static int traced_syscall(struct pt_task *t, long *ret, struct ct_err *err, long nr, int nargs, ...)
+{
+	va_list ap;
+	va_start(ap, nargs);
+	int rc = vsyscall(t, true, nr, ret, err, nargs, ap);
+	va_end(ap);
+	return rc;
 }
 
 int pt_keep_trap_ignored(struct pt_task *t, int32_t ns_tid, struct ct_err *err)
@@ -298,11 +299,11 @@ int pt_keep_trap_ignored(struct pt_task *t, int32_t ns_tid, struct ct_err *err)
 	long ret;
 	if (pt_mem_write(t, at, act, sizeof(act)) < 0)
 		return ct_fail_errno(err, "writing into process %d", t->hpid);
-	if (traced_syscall(t, SYS_rt_sigaction, SIGTRAP, (long)at, 0, 8, &ret, err) < 0)
+	if (traced_syscall(t, &ret, err, SYS_rt_sigaction, 4, (long)SIGTRAP, (long)at, 0L, 8L) < 0)
 		return -1;
 	if (ret < 0)
 		return ct_fail(err, "failed", "ignoring SIGTRAP again in process %d: error %ld", t->hpid, -ret);
-	if (traced_syscall(t, SYS_tgkill, ns_tid, ns_tid, SIGTRAP, 0, &ret, err) < 0)
+	if (traced_syscall(t, &ret, err, SYS_tgkill, 3, (long)ns_tid, (long)ns_tid, (long)SIGTRAP) < 0)
 		return -1;
 	if (ret < 0)
 		return ct_fail(err, "failed", "stopping process %d: error %ld", t->hpid, -ret);
