@@ -628,7 +628,7 @@ static int new_image(const char *prefix, char id[IMAGE_ID_MAX + 1], struct ct_er
 		return ct_fail(err, "failed", "the host keeps at most %d images: delete one first", IMAGES_MAX);
 	for (int attempt = 0; attempt < 8; attempt++) {
 		uint32_t r = 0;
-		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		if (getrandom(&r, sizeof(r), GRND_INSECURE) != sizeof(r))   /* unique, not secret: no wait */
 			r = (uint32_t)now_ms() * 2654435761u + (uint32_t)getpid() + (uint32_t)attempt;
 		snprintf(id, IMAGE_ID_MAX + 1, "%.32s-%08x", prefix, r);
 		char path[256];

@@ -436,7 +436,9 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
 			       "(ct migrate-resolve)", name);
 	struct source s = { .report = r, .progress = progress, .arg = arg, .dest = dest, .name = name };
-	if (getrandom(&s.id, sizeof(s.id), 0) != sizeof(s.id))
+	/* Unique, not secret: GRND_INSECURE does not wait for the kernel's random pool, which a host
+	 * just restored from the saved state fills only seconds later (getrandom blocked ~2.5 s). */
+	if (getrandom(&s.id, sizeof(s.id), GRND_INSECURE) != sizeof(s.id))
 		return ct_fail_errno(err, "making a migration id");
 	/* A destination that hangs up must give us an error, not kill us while we hold the container. */
 	signal(SIGPIPE, SIG_IGN);
