@@ -457,6 +457,16 @@ int container_describe(const char *name, int fd, struct ct_err *err)
 	return rc;
 }
 
+int container_refuse_frozen(const char *name, struct ct_err *err)
+{
+	/* Held still by a migration that has not settled where it runs: moved or saved now, it
+	 * could run twice. */
+	if (cgroup_frozen(name))
+		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
+			       "(ct migrate-resolve)", name);
+	return 0;
+}
+
 int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_report *r, struct ct_err *err)
 {
 	struct ct_config cfg;
@@ -470,11 +480,8 @@ int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_rep
 		return -1;
 	if (container_state(name, &k.init) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
-	/* Held still by a migration that has not settled where it runs: moved or saved now, it
-	 * could run twice. */
-	if (cgroup_frozen(name))
-		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
-			       "(ct migrate-resolve)", name);
+	if (container_refuse_frozen(name, err) < 0)
+		return -1;
 	if (o->progress)
 		o->progress("freezing", o->arg);
 	int rc = -1;

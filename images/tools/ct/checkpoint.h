@@ -36,6 +36,8 @@ struct cr_dump_opts {
 	void *arg;                         /* for decide and progress */
 };
 int container_dump(const char *name, const struct cr_dump_opts *o, struct cr_report *r, struct ct_err *err);
+/* A frozen container (a migration in doubt, or one arriving and not yet committed) is refused. */
+int container_refuse_frozen(const char *name, struct ct_err *err);
 
 int container_checkpoint(const char *name, const char *dir, bool leave_running, struct cr_report *r,
 			 cr_progress_fn progress, void *arg, struct ct_err *err);

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "container.h"
 #include "cr_mem.h"
@@ -279,10 +280,9 @@ static int decide(void *arg, struct ct_err *err)
 			       s->dest);
 	/* Kept with the container: ct migrate-resolve asks about this migration, not about the name
 	 * (another container of that name may have arrived there since). */
-	char path[256], text[32];
+	char path[256];
 	config_path(s->name, MIGRATION_ID_FILE, path, sizeof(path));
-	snprintf(text, sizeof(text), "%016llx\n", (unsigned long long)s->id);
-	write_file_atomic(path, text, strlen(text), NULL);
+	write_id(path, s->id, NULL);
 	ct_fail(err, "in_doubt", "could not learn from %s whether it runs \"%s\" now: it stays frozen here until "
 		"`ct migrate-resolve %s %s` (or --resume, if %s is gone for good)", s->dest, s->name, s->name, s->dest, s->dest);
 	return CR_DECIDE_HOLD;
@@ -432,9 +432,8 @@ static int migrate_once(const char *name, const char *dest, struct migrate_repor
 		return -1;
 	if (container_state(name, NULL) != CT_RUNNING)
 		return ct_fail(err, "state", "container \"%s\" is not running", name);
-	if (cgroup_frozen(name))   /* see container_dump: refused before any pre-copy */
-		return ct_fail(err, "state", "container \"%s\" is frozen: a migration has not settled where it runs "
-			       "(ct migrate-resolve)", name);
+	if (container_refuse_frozen(name, err) < 0)   /* as container_dump would, before any pre-copy */
+		return -1;
 	struct source s = { .report = r, .progress = progress, .arg = arg, .dest = dest, .name = name };
 	/* Unique, not secret: GRND_INSECURE does not wait for the kernel's random pool, which a host
 	 * just restored from the saved state fills only seconds later (getrandom blocked ~2.5 s). */
@@ -553,10 +552,10 @@ int container_migrate_resolve(const char *name, const char *dest, bool resume, s
 		if (container_state(name, NULL) != CT_RUNNING || !cgroup_frozen(name))
 			return ct_fail(err, "state", "container \"%s\" is not held by a migration in doubt", name);
 	}
-	char idpath[256], text[32] = "";
+	char idpath[256];
 	config_path(name, MIGRATION_ID_FILE, idpath, sizeof(idpath));
 	uint64_t id = 0;
-	if (!resume && (read_file(idpath, text, sizeof(text)) <= 0 || sscanf(text, "%16llx", (unsigned long long *)&id) != 1))
+	if (!resume && !read_id(idpath, &id))
 		return ct_fail(err, "state", "no record here of the migration that holds \"%s\": only --resume can let it go", name);
 	char d = resume ? D_ABORTED : migrate_query(dest, name, id, err);
 	if (!d)

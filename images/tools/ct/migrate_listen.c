@@ -377,8 +377,9 @@ static char seal(uint64_t id, char want)
 {
 	char path[320], target[2] = { want, 0 }, got[2] = "";
 	decision_path(id, path, sizeof(path));
-	mkdir_p(MIG_DIR "/decisions", 0700, NULL);
-	if (symlink(target, path) == 0)
+	/* The commit's seal is in the frozen window: the directory is made only the first time. */
+	if (symlink(target, path) == 0 ||
+	    (errno == ENOENT && mkdir_p(MIG_DIR "/decisions", 0700, NULL) == 0 && symlink(target, path) == 0))
 		return want;
 	if (errno != EEXIST || readlink(path, got, 1) != 1)
 		return 0;
@@ -415,15 +416,14 @@ static void fault(char what[16])
  * arrive again and a source asking hears "aborted" of a copy that will never run. */
 static void undo_dead_arrival(const char *name)
 {
-	char dir[256], path[320], text[32] = "";
-	unsigned long long id;
+	char dir[256], path[320];
+	uint64_t id;
 	snprintf(dir, sizeof(dir), MIG_DIR "/%s", name);
 	if (access(dir, F_OK) < 0)
 		return;
 	snprintf(path, sizeof(path), "%s/id", dir);
 	/* Without its id it died before accepting anything, let alone restoring. */
-	if (read_file(path, text, sizeof(text)) > 0 && sscanf(text, "%16llx", &id) == 1 &&
-	    seal(id, D_ABORTED) == D_ABORTED && config_exists(name) && cgroup_frozen(name))
+	if (read_id(path, &id) && seal(id, D_ABORTED) == D_ABORTED && config_exists(name) && cgroup_frozen(name))
 		container_destroy(name, true, NULL);
 	remove_tree(dir, NULL);
 }
@@ -534,10 +534,8 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	snprintf(dir, sizeof(dir), MIG_DIR "/%s", h.name);
 	remove_tree(dir, NULL);
-	char idtext[32];
-	snprintf(idtext, sizeof(idtext), "%016llx\n", (unsigned long long)h.id);
 	snprintf(path, sizeof(path), "%s/id", dir);
-	if (mkdir_p(dir, 0700, &err) < 0 || write_file_atomic(path, idtext, strlen(idtext), &err) < 0)
+	if (mkdir_p(dir, 0700, &err) < 0 || write_id(path, h.id, &err) < 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/pages", dir);
 	st.fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

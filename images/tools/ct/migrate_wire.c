@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -194,4 +195,21 @@ void timeouts(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+int write_id(const char *path, uint64_t id, struct ct_err *err)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%016llx\n", (unsigned long long)id);
+	return write_file_atomic(path, text, strlen(text), err);
+}
+
+bool read_id(const char *path, uint64_t *id)
+{
+	char text[32] = "";
+	unsigned long long v;
+	if (read_file(path, text, sizeof(text)) <= 0 || sscanf(text, "%16llx", &v) != 1)
+		return false;
+	*id = v;
+	return true;
 }

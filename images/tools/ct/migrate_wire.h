@@ -61,6 +61,10 @@ struct page_table {
 /* Set by SIGUSR2 on the source (`ct migrate-abort`): a wait for the peer ends at once. */
 extern volatile sig_atomic_t mig_abort_requested;
 
+/* A migration id in a file of its own (hex); read_id: false if there is none. */
+int write_id(const char *path, uint64_t id, struct ct_err *err);
+bool read_id(const char *path, uint64_t *id);
+
 /* The cluster's key (empty: none) and a constant-time comparison of two. */
 void read_key(char key[65]);
 bool same_key(const char *a, const char *b);
