@@ -41,6 +41,10 @@ describe('live migration', () => {
     const ns = numbers(log, /^n=(\d+)/gm);
     expect(ns[0]).toBe(1);
     expect(consecutive(ns)).toBe(true);
+    // Each source, DONE in hand, said it will never ask about its migration: neither destination
+    // keeps the decision it sealed.
+    for (const node of ['node1', 'node2'])
+      await waitFor(node, 'ls /var/lib/ct-migrate/decisions | wc -l', (o) => o === '0', 10_000);
     await sh('node2', 'ct destroy peer --force');
   }, 180_000);
 
@@ -99,6 +103,8 @@ describe('live migration', () => {
     expect(r.exitCode, r.output).toBe(0);
     expect(await state('node2', 'dn')).toMatch(/running/);
     expect(await state('node1', 'dn')).toMatch(/no container/);
+    // A source that had to ask may ask again until it has acted: that decision is kept.
+    expect(await sh('node2', "ls -l /var/lib/ct-migrate/decisions | grep -c -- '-> c$'")).toBe('1');
     let before = Math.max(...numbers(await sh('node2', 'ct logs dn'), /^n=(\d+)/gm));
     await waitFor('node2', 'ct logs dn', (l) => Math.max(...numbers(l, /^n=(\d+)/gm)) >= before + 2);
     // The COMMIT is lost: asked, the destination seals "aborted" and drops its copy; ours runs on.

@@ -260,6 +260,7 @@ static int decide(void *arg, struct ct_err *err)
 	    recv_reply(s->sock, &type, &remote, sizeof(remote), DONE_TIMEOUT_MS, err) >= 0 && type == F_DONE) {
 		s->report->frozen_ms = now_ms() - s->frozen_at;
 		cr_trace("%lld migrate: done\n", now_ms());
+		send_frame(s->sock, F_FORGET, NULL, 0, NULL, 0);   /* lost, it costs a stale symlink there */
 		return 0;
 	}
 	/* The COMMIT or the DONE was lost: ask the destination, which sealed one answer for good. */

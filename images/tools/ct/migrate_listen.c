@@ -50,7 +50,7 @@ static int store_pages(struct store *st, const struct cr_pages *g, const unsigne
  * the source still dumps the processes, and takes them once the image is whole. */
 struct restorer {
 	pid_t pid;
-	int built;      /* prepared: 'b' once the container stands; -1 once heard (or none) */
+	int built;      /* prepared: 'b' and its init once the container stands; -1 once heard (or none) */
 	int complete;   /* 'h' + the head's size, then 'y' when the image is whole; closed without: never */
 	int result;
 	bool head_given;
@@ -451,9 +451,22 @@ static void __attribute__((noreturn)) answer_query(int sock, const char *name, u
 	_exit(d ? 0 : 1);
 }
 
+/* Made as soon as the container stands, before the source freezes: the socket that announces the
+ * container's address from its own eth0 once it runs here (nothing about it is left to the frozen
+ * window but sendto). The same namespace holds the restored processes: the restore reuses the
+ * built container's init. */
+static int open_announcer(const char *name, pid_t init, struct hostnet_announcer *garp, struct ct_err *err)
+{
+	struct ct_config c;
+	if (config_load(name, &c, err) < 0)
+		return -1;
+	return c.has_ip ? hostnet_announcer_open(garp, init, c.ip, err) : 0;
+}
+
 /* Waits for the source's next frame; meanwhile a container built ahead may report that it stands
  * (F_BUILT to the source, which freezes only then) or that it failed (-2, err says why). */
-static int wait_frame(int sock, struct restorer *x, struct ct_err *err)
+static int wait_frame(int sock, const char *name, struct restorer *x, struct hostnet_announcer *garp,
+		      struct ct_err *err)
 {
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = x->pid ? x->built : -1, .events = POLLIN } };
@@ -463,12 +476,16 @@ static int wait_frame(int sock, struct restorer *x, struct ct_err *err)
 		if (r <= 0)
 			return -1;
 		if (p[1].revents) {
-			char b = 0;
-			ssize_t n = read(x->built, &b, 1);
+			unsigned char b[1 + sizeof(pid_t)] = { 0 };
+			pid_t init;
+			ssize_t n = read(x->built, b, sizeof(b));
 			close(x->built);
 			x->built = -1;
-			if (n == 1 && b == 'b') {
+			memcpy(&init, b + 1, sizeof(init));
+			if (n == (ssize_t)sizeof(b) && b[0] == 'b') {
 				cr_trace("%lld serve: built\n", now_ms());
+				if (open_announcer(name, init, garp, err) < 0)
+					return -2;
 				if (send_frame(sock, F_BUILT, NULL, 0, NULL, 0) < 0)
 					return -1;
 			} else {
@@ -548,7 +565,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	unsigned char *data = malloc(sizeof(struct cr_pages) + 256 * CR_PAGE);
 	for (;;) {
 		struct frame f;
-		int w = wait_frame(sock, &x, &err);
+		int w = wait_frame(sock, h.name, &x, &garp, &err);
 		if (w == -2)
 			goto fail;
 		if (!data || w < 0 || read_timed(sock, &f, sizeof(f), REPLY_TIMEOUT_MS) < 0)
@@ -612,15 +629,11 @@ static void __attribute__((noreturn)) serve(int sock)
 	fault(lose);
 	if (!strcmp(lose, "crash-restored"))
 		_exit(9);   /* tests: the serving child dies with the copy restored and held */
-	/* Everything the commit needs is made now, while the source waits anyway. */
-	struct ct_config c;
-	pid_t init;
-	if (config_load(h.name, &c, &err) < 0 || container_state(h.name, &init) != CT_RUNNING ||
-	    (c.has_ip && hostnet_announcer_open(&garp, init, c.ip, &err) < 0)) {
-		if (!err.msg[0])
-			ct_fail(&err, "failed", "the restored container stopped");
+	if (container_state(h.name, NULL) != CT_RUNNING) {
+		ct_fail(&err, "failed", "the restored container stopped");
 		goto fail;
 	}
+	cr_trace("%lld serve: ready\n", now_ms());
 	if (send_frame(sock, F_READY, &r, sizeof(r), NULL, 0) < 0)
 		goto quiet;
 	struct ct_err ignored;
@@ -636,6 +649,7 @@ static void __attribute__((noreturn)) serve(int sock)
 	cr_trace("%lld serve: commit\n", now_ms());
 	container_link_up(h.name, NULL);
 	set_frozen(h.name, false);
+	cr_trace("%lld serve: thawed\n", now_ms());
 	if (garp.fd >= 0)
 		hostnet_announce(&garp);
 	if (!strcmp(lose, "lose-done"))
@@ -648,7 +662,12 @@ static void __attribute__((noreturn)) serve(int sock)
 		sleep_ms(20);
 		hostnet_announce(&garp);
 	}
-	remove_tree(dir, NULL);   /* the decision stays, by id */
+	remove_tree(dir, NULL);
+	/* The decision stays for a source that may ask about it, unless it says it never will. */
+	if (recv_reply(sock, &type, &ignored, sizeof(ignored), FORGET_WAIT_MS, NULL) == 0 && type == F_FORGET) {
+		decision_path(h.id, path, sizeof(path));
+		unlink(path);
+	}
 	_exit(0);
 fail:
 	send_error(sock, &err);

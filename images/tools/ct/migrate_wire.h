@@ -26,7 +26,10 @@
 #define RESOLVE_MS 20000           /* then keeps asking the destination this long what became of it */
 
 enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F_COMMIT, F_ABORT, F_DONE,
-       F_QUERY, F_DECISION, F_PREPARE, F_BUILT };
+       F_QUERY, F_DECISION, F_PREPARE, F_BUILT, F_FORGET };
+/* F_FORGET: the source, DONE in hand, will never ask about this migration: its decision can go.
+ * (A source that learned the outcome by asking sends none: it may ask again until it has acted.) */
+#define FORGET_WAIT_MS 2000
 
 #define PREPARE_MAX 4096   /* a description: header, container record, empty log */
 #define BUILT_TIMEOUT_MS 30000   /* the source, pre-copy done, waits this long for the destination's build */

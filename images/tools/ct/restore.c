@@ -375,7 +375,7 @@ static bool same_settings(const struct cr_container *a, const struct cr_containe
 /* In the monitor of a container built from a description: waits for the image's head, checks it
  * against the description and puts its files in place, through the overlay the container already
  * has mounted (no process of the container has run yet). */
-static int await_head(struct restore_ctx *ctx, int report_fd, struct ct_err *err)
+static int await_head(struct restore_ctx *ctx, pid_t init, int report_fd, struct ct_err *err)
 {
 	struct stream *st = ctx->stream;
 	/* First the container's first process in place (network, root, namespaces: all done). */
@@ -388,7 +388,10 @@ static int await_head(struct restore_ctx *ctx, int report_fd, struct ct_err *err
 		return -1;
 	}
 	cr_trace("%lld restore: built\n", now_ms());
-	write_all(st->built_fd, "b", 1);
+	/* With its init: the receiver opens what the commit needs inside the namespace now. */
+	unsigned char built[1 + sizeof(pid_t)] = { 'b' };
+	memcpy(built + 1, &init, sizeof(init));
+	write_all(st->built_fd, built, sizeof(built));
 	close(st->built_fd);
 	st->built_fd = -1;
 	unsigned char msg[1 + sizeof(uint64_t)];
@@ -432,9 +435,8 @@ static int bring_to_life_mapped(struct restore_ctx *ctx, int report_fd, struct c
 static int bring_to_life(void *arg, pid_t init, int report_fd, struct ct_err *err)
 {
 	struct restore_ctx *ctx = arg;
-	(void)init;
 	struct stream *st = ctx->stream;
-	int rc = st && (await_head(ctx, report_fd, err) < 0 || await_whole(ctx, err) < 0)
+	int rc = st && (await_head(ctx, init, report_fd, err) < 0 || await_whole(ctx, err) < 0)
 		 ? -1 : bring_to_life_mapped(ctx, report_fd, err);
 	munmap(ctx->map, ctx->map_size);
 	if (st && st->whole.data)
