@@ -9,6 +9,7 @@ function sample(at: number, usageUsec: number, memory = 1 << 20, patch: Partial<
     memory: { current: memory, max: 32 << 20, peak: 2 << 20, oom_kills: patch.oom ?? 0 },
     pids: { current: patch.pids ?? 2, max: 64, refused: patch.refused ?? 0 },
     cpu: { usage_usec: usageUsec, user_usec: 0, system_usec: 0, nr_periods: 10, nr_throttled: patch.throttled ?? 0, throttled_usec: 0 },
+    frozen: false,
   };
 }
 

@@ -92,6 +92,24 @@ describe('the control panel', () => {
     await page.screenshot({ path: '.build/panel-full.png', fullPage: true });
   });
 
+  it('shows a container held frozen, its actions held back, and running again once it thaws', async () => {
+    // A migration in doubt holds its copy with cgroup.freeze and announces nothing: freezing it by
+    // hand from the host's console, the page learns of it from the stats alone.
+    const knob = '/sys/fs/cgroup/ct/web/cgroup.freeze';
+    await hostCard(page, 'node1').getByTestId('host-terminal').click();
+    await page.keyboard.type(`echo 1 > ${knob}\n`);
+    const row = containerRow(page, 'node1', 'web');
+    await row.and(page.locator('[data-frozen]')).waitFor({ timeout: ACTION_TIMEOUT_MS });
+    expect(await row.locator('.state').innerText()).toBe('frozen');
+    for (const action of ['Stop', 'Restart', 'Checkpoint', 'Move to…', 'Destroy'])
+      expect(await row.getByRole('button', { name: action }).isDisabled(), action).toBe(true);
+    await hostCard(page, 'node1').getByTestId('host-terminal').click();
+    await page.keyboard.type(`echo 0 > ${knob}\n`);
+    await settledRow(page, 'node1', 'web', 'running').and(page.locator(':not([data-frozen])')).waitFor({ timeout: ACTION_TIMEOUT_MS });
+    expect(await row.locator('.state').innerText()).toBe('running');
+    expect(await row.getByRole('button', { name: 'Stop' }).isDisabled()).toBe(false);
+  });
+
   it('restarts the container, and reopens its shell', async () => {
     await containerRow(page, 'node1', 'web').getByRole('button', { name: 'Restart' }).click();
     // The restart ends the old shell; the row settles running again.

@@ -206,6 +206,7 @@ int cgroup_read_stats(const char *name, struct ct_stats *s, struct ct_err *err)
 	s->cpu_periods = read_keyed(name, "cpu.stat", "nr_periods");
 	s->cpu_throttled = read_keyed(name, "cpu.stat", "nr_throttled");
 	s->cpu_throttled_us = read_keyed(name, "cpu.stat", "throttled_usec");
+	s->frozen = cgroup_frozen(name);
 	return 0;
 }
 

@@ -9,6 +9,7 @@ struct ct_stats {
 	int64_t pids_current, pids_max, pids_refused;
 	int64_t cpu_usage_us, cpu_user_us, cpu_system_us;
 	int64_t cpu_periods, cpu_throttled, cpu_throttled_us;
+	bool frozen;   /* held by cgroup.freeze: a page learns of it (and of the thaw) with the stats */
 };
 
 void cgroup_path(const char *name, const char *file, char *buf, size_t size);

@@ -72,5 +72,6 @@ void report_stats(struct jbuf *b, const char *name, const struct ct_stats *s)
 	jb_key(b, "nr_throttled"); jb_int(b, s->cpu_throttled);
 	jb_key(b, "throttled_usec"); jb_int(b, s->cpu_throttled_us);
 	jb_obj_end(b);
+	jb_key(b, "frozen"); jb_bool(b, s->frozen);
 	jb_obj_end(b);
 }

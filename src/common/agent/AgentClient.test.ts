@@ -205,6 +205,7 @@ describe('AgentClient requests', () => {
     const stats = {
       name: 'web', memory: { current: 1, max: null, peak: 2, oom_kills: 0 }, pids: { current: 1, max: null, refused: 0 },
       cpu: { usage_usec: 1, user_usec: 1, system_usec: 0, nr_periods: 0, nr_throttled: 0, throttled_usec: 0 },
+      frozen: false,
     };
     guest.sendMessages({ event: 'stats', containers: [stats, { ...stats, name: 'db' }] });
     expect(seen).toEqual([['web', 'db']]);

@@ -10,6 +10,7 @@ const STATS: ContainerStats = {
   name: 'web', memory: { current: 1234, max: 33554432, peak: 2345, oom_kills: 0 },
   pids: { current: 2, max: 64, refused: 0 },
   cpu: { usage_usec: 1, user_usec: 1, system_usec: 0, nr_periods: 0, nr_throttled: 0, throttled_usec: 0 },
+  frozen: false,
 };
 
 function problemOf(value: unknown): string | undefined {
@@ -57,6 +58,7 @@ describe('parseIncoming', () => {
     expect(problemOf({ event: 'tty', session: 1, data: 'not base64!' })).toMatch(/message\.data: expected base64/);
     expect(problemOf({ event: 'stats', containers: [{ ...STATS, pids: { current: 1, refused: 0 } }] }))
       .toBe('message.containers[0].pids.max: expected an integer, got undefined');
+    expect(problemOf({ event: 'stats', containers: [{ ...STATS, frozen: 1 }] })).toMatch(/message\.containers\[0\]\.frozen: expected a boolean/);
   });
 });
 

@@ -53,6 +53,8 @@ export interface ContainerStats {
     usage_usec: number; user_usec: number; system_usec: number;
     nr_periods: number; nr_throttled: number; throttled_usec: number;
   };
+  /** Held by cgroup.freeze (as ContainerInfo.frozen): the stats tell a page of a freeze or a thaw no state event announces. */
+  frozen: boolean;
 }
 
 /** Limits for `set`; null removes a limit, an absent field leaves it alone. */
@@ -369,6 +371,7 @@ const containerStats: Check<ContainerStats> = (v, path) => {
       nr_throttled: field(cpu, 'nr_throttled', integer, cp),
       throttled_usec: field(cpu, 'throttled_usec', integer, cp),
     },
+    frozen: field(o, 'frozen', boolean, path),
   };
 };
 

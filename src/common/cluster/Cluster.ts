@@ -59,9 +59,10 @@ export class ClusterNode implements Disposable {
         this.stats.set(sample.name, history);
       }
       changed();
-      // A frozen copy (a migration's arrival held until its commit, or one in doubt) thaws with no
-      // state event: look again at each stats tick until none is frozen.
-      if (this.containers.some((c) => c.frozen)) void this.refresh();
+      // A copy frozen or thawed (a migration's arrival held until its commit, one in doubt, one
+      // settled) sends no state event: the stats say so, and the list is read again.
+      if (event.containers.some((s) => { const c = this.containers.find((k) => k.name === s.name); return c && c.frozen !== s.frozen; }))
+        void this.refresh();
     }));
   }
 
