@@ -24,12 +24,12 @@ const WORKLOADS: Record<string, string> = {
   '32 MB rewritten': 'ctdemo mem 32 8',
 };
 
-interface Report { rounds: number; roundBytes: number[]; final: number; frozen: number; total: number }
+interface Report { rounds: number; roundBytes: number[]; final: number; frozen: number; confirmed: number; total: number }
 function parse(line: string): Report {
-  const m = /(\d+) pre-copy rounds \(([\d ]*) bytes\), final (\d+) bytes .* frozen (\d+) ms.*, total (\d+) ms/.exec(line);
+  const m = /(\d+) pre-copy rounds \(([\d ]*) bytes\), final (\d+) bytes .* frozen (\d+) ms.*; confirmed at (\d+)\), total (\d+) ms/.exec(line);
   if (!m) throw new Error(`no report in: ${line}`);
   return { rounds: Number(m[1]), roundBytes: m[2]!.split(' ').filter(Boolean).map(Number), final: Number(m[3]),
-    frozen: Number(m[4]), total: Number(m[5]) };
+    frozen: Number(m[4]), confirmed: Number(m[5]), total: Number(m[6]) };
 }
 
 /**
@@ -88,11 +88,13 @@ async function workload(rec: Recorder, hosts: SwitchedHosts, group: string, scri
       if (m) missed.push(Number(m[1]) - Number(m[2]));
       await sleep(1000);
     }
-    progress(`${group}: ${reports.map((r) => `${r.frozen}/${r.total} ms`).join(', ')}`);
+    progress(`${group}: ${reports.map((r) => `${r.frozen}/${r.confirmed}/${r.total} ms`).join(', ')}`);
     const total = { group, name: 'total', label: 'total' };
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     rec.samples(group, total.name, 'ms', reports.map((r) => r.total));
     rec.samples(group, 'frozen (freeze to running there)', 'ms', reports.map((r) => r.frozen), { baseline: total });
+    // The source holds its copy a little longer: until the destination's DONE reaches it.
+    rec.samples(group, 'freeze to DONE at the source', 'ms', reports.map((r) => r.confirmed));
     // The emulator compiles guest code only once it has run a while (docs/checkpoint.md): the first
     // workload's first migrations run the frozen round's paths cold, later ones warmer.
     if (reports.length > 2) {

@@ -28,6 +28,18 @@ skeleton() {  # PREFIX UID
     [ -n "$1${d%/}" ] && echo "dir $1${d%/} $mode $2 $2"
   done
 }
+# Busybox's own list of its applets and where each goes. A host kernel without i386 support cannot
+# run it: then the same Debian version's amd64 build (same configuration) tells.
+applets() {
+  if "$busybox" true 2>/dev/null; then "$busybox" --list-full; return; fi
+  local version dir=$work/busybox-amd64
+  version=$(dpkg-query -W -f '${Version}' busybox-static:i386)
+  if [ ! -x "$dir/bin/busybox" ]; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && { apt-get download -q "busybox-static:amd64=$version" || apt-get download -q busybox-static:amd64; } >&2 && dpkg-deb -x busybox-static_*.deb .)
+  fi
+  "$dir/bin/busybox" --list-full
+}
 base=$work/base.list
 {
   skeleton "" 0
@@ -37,7 +49,7 @@ base=$work/base.list
   echo "nod /dev/null 666 0 0 c 1 3"
   echo "file /bin/busybox $busybox 755 0 0 $tpl/bin/busybox"
   # Every applet as a symlink at the path busybox itself lists for it, on the host and in the template.
-  "$busybox" --list-full | sort | while read -r applet; do
+  applets | sort | while read -r applet; do
     [ "$applet" = bin/busybox ] && continue
     echo "slink /$applet /bin/busybox 777 0 0"
     echo "slink $tpl/$applet /bin/busybox 777 $ctroot $ctroot"

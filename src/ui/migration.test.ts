@@ -8,7 +8,7 @@ import { abortButton, bytesMoved, canAbort, migrationStep, migrationSummary, par
 
 const REPORT: MigrateReport = {
   name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1048576, 40960], final_bytes: 81920,
-  pages_referenced: 250, frozen_ms: 410, total_ms: 2950, processes: 3, pages: 312, fs_bytes: 0,
+  pages_referenced: 250, frozen_ms: 410, confirmed_ms: 418, total_ms: 2950, processes: 3, pages: 312, fs_bytes: 0,
 };
 
 describe('migration phases', () => {

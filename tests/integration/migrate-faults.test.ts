@@ -1,6 +1,6 @@
 // Live migration under faults, on the real guest (two hosts under Node): the source asked to abort,
 // a link losing many frames, a destination failing late in its restore or dying with the copy
-// restored, a destination without memory for it, one that vanishes mid-stream. Whatever happens, exactly one
+// restored (before or past its commit), a destination without memory for it, one that vanishes mid-stream. Whatever happens, exactly one
 // copy of the container runs afterwards and its counter neither resets nor repeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootCluster, consecutive, numbers, sleep, startLoop, type TestCluster } from './cluster';
@@ -103,20 +103,33 @@ describe('live migration under faults', () => {
     await sh('node1', 'ct destroy fs --force');
   }, 240_000);
 
-  it('when the destination dies with the copy restored and held, the source keeps it and the next arrival undoes the dead one', async () => {
+  it('when the destination dies with the copy restored and held, the source keeps it and the dead copy is undone', async () => {
     await startLoop(t, 'node1', 'cd', '10.0.9.66', 'ctdemo count 100');
     await sh('node2', 'echo crash-restored > /run/ct/migrate.fault');
     let r = await t.run('node1', `ct migrate cd ${ADDR.node2}`);
     await sh('node2', 'rm -f /run/ct/migrate.fault');
     expect(r.exitCode).not.toBe(0);
     expect(await exactlyOneRunning('cd')).toBe('node1');
-    // What the dead arrival left: its copy, held frozen (never let go), and its directory.
-    expect(await sh('node2', 'ct list')).toMatch(/^cd\s+frozen/m);
-    // The next arrival of the name undoes it, and the container moves.
+    // The listener settles what its dead child left (the copy held frozen, never let go; its directory).
+    await t.waitFor('node2', 'ct list; ls /var/lib/ct-migrate 2>/dev/null', (o) => !/\bcd\b/.test(o), 30_000);
+    // The name is free to arrive again, and the container moves.
     r = await t.run('node1', `ct migrate cd ${ADDR.node2}`);
     expect(r.exitCode, r.output).toBe(0);
     expect(await exactlyOneRunning('cd')).toBe('node2');
     await sh('node2', 'ct destroy cd --force');
+  }, 240_000);
+
+  it('when the destination dies past its commit, the copy there is let go and the source, asking, gives its own up', async () => {
+    await startLoop(t, 'node1', 'cc', '10.0.9.67', 'ctdemo count 100');
+    await sh('node2', 'echo crash-committed > /run/ct/migrate.fault');
+    const r = await t.run('node1', `ct migrate cc ${ADDR.node2}`);
+    await sh('node2', 'rm -f /run/ct/migrate.fault');
+    // No DONE: the source asks, and hears "committed" once node2 has let its copy go.
+    expect(r.exitCode, r.output).toBe(0);
+    expect(await exactlyOneRunning('cc')).toBe('node2');
+    expect(await sh('node2', 'ct list')).toMatch(/^cc\s+running/m);
+    expect(await sh('node2', 'ls /var/lib/ct-migrate')).not.toMatch(/\bcc\b/);
+    await sh('node2', 'ct destroy cc --force');
   }, 240_000);
 
   it('is refused by a destination without the memory for it: the container runs on at the source', async () => {

@@ -1025,6 +1025,7 @@ static int op_migrate(const struct json *args, struct jbuf *b, struct ct_err *er
 	jb_key(b, "final_bytes"); jb_int(b, (int64_t)r.final_bytes);
 	jb_key(b, "pages_referenced"); jb_int(b, (int64_t)r.pages_referenced);
 	jb_key(b, "frozen_ms"); jb_int(b, r.frozen_ms);
+	jb_key(b, "confirmed_ms"); jb_int(b, r.confirmed_ms);
 	jb_key(b, "total_ms"); jb_int(b, r.total_ms);
 	jb_key(b, "processes"); jb_int(b, r.dump.processes);
 	jb_key(b, "pages"); jb_int(b, (int64_t)r.dump.pages);

@@ -38,13 +38,6 @@ void cr_trace(const char *fmt, ...)
 	}
 }
 
-static long long now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
 static long pt(long req, pid_t pid, long addr, long data)
 {
 	return syscall(SYS_ptrace, req, pid, addr, data);

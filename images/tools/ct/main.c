@@ -355,8 +355,9 @@ static int cmd_migrate(const char *name, const char *dest)
 	for (uint32_t i = 0; i < r.rounds; i++)
 		printf("%s%llu", i ? " " : "", (unsigned long long)r.round_bytes[i]);
 	printf(" bytes), final %llu bytes (%llu pages referenced), frozen %lld ms (dump %lld, to ready %lld, "
-	       "restore %lld), total %lld ms\n", (unsigned long long)r.final_bytes, (unsigned long long)r.pages_referenced,
-	       r.frozen_ms, r.dump_ms, r.ready_ms, r.restore_ms, r.total_ms);
+	       "restore %lld; confirmed at %lld), total %lld ms\n", (unsigned long long)r.final_bytes,
+	       (unsigned long long)r.pages_referenced, r.frozen_ms, r.dump_ms, r.ready_ms, r.restore_ms, r.confirmed_ms,
+	       r.total_ms);
 	return 0;
 }
 

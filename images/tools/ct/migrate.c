@@ -43,7 +43,7 @@ struct source {
 	uint64_t referenced;
 	bool send_failed;          /* the destination is unreachable: no further round makes sense */
 	struct migrate_report *report;
-	long long frozen_at;
+	long long frozen_at;       /* us */
 	cr_progress_fn progress;
 	void *arg;
 };
@@ -227,6 +227,18 @@ static void peer_error(int sock, struct ct_err *err)
 	}
 }
 
+/* When, on our clock, the container began to run on the destination: DONE's way back (half the
+ * COMMIT -> DONE round trip less the time the destination held the COMMIT) and the time from its
+ * thaw to its DONE, taken off the moment DONE came. Not before COMMIT left, whatever it says. */
+static long long running_since(long long commit_sent, long long heard, const struct done_timing *t)
+{
+	long long round_trip = heard - commit_sent;
+	if (!t || t->held_us > round_trip || t->running_us > t->held_us)
+		return heard;   /* no timing (or none that fits): the DONE's arrival bounds it */
+	long long back = (round_trip - t->held_us) / 2;
+	return heard - back - t->running_us;
+}
+
 /* Called with the image sent and the source's tasks still held. */
 static int decide(void *arg, struct ct_err *err)
 {
@@ -236,7 +248,7 @@ static int decide(void *arg, struct ct_err *err)
 	union { struct ct_err err; struct cr_report report; } reply;
 	struct ct_err remote;
 	long long image_sent = now_ms();
-	s->report->dump_ms = image_sent - s->frozen_at;
+	s->report->dump_ms = image_sent - s->frozen_at / 1000;
 	int n = recv_reply(s->sock, &type, &reply, sizeof(reply), RESTORE_TIMEOUT_MS, err);
 	if (aborted(err) < 0 || n < 0)
 		return -1;
@@ -256,9 +268,15 @@ static int decide(void *arg, struct ct_err *err)
 	 * we know it does not. */
 	cr_trace("%lld migrate: ready\n", now_ms());
 	phase(s, "committing");
+	long long commit_sent = now_us();
+	int len;
 	if (send_frame(s->sock, F_COMMIT, NULL, 0, NULL, 0) == 0 &&
-	    recv_reply(s->sock, &type, &remote, sizeof(remote), DONE_TIMEOUT_MS, err) >= 0 && type == F_DONE) {
-		s->report->frozen_ms = now_ms() - s->frozen_at;
+	    (len = recv_reply(s->sock, &type, &remote, sizeof(remote), DONE_TIMEOUT_MS, err)) >= 0 && type == F_DONE) {
+		long long heard = now_us();
+		struct done_timing t;
+		memcpy(&t, &remote, sizeof(t));
+		s->report->confirmed_ms = (heard - s->frozen_at) / 1000;
+		s->report->frozen_ms = (running_since(commit_sent, heard, len == sizeof(t) ? &t : NULL) - s->frozen_at) / 1000;
 		cr_trace("%lld migrate: done\n", now_ms());
 		send_frame(s->sock, F_FORGET, NULL, 0, NULL, 0);   /* lost, it costs a stale symlink there */
 		return 0;
@@ -273,7 +291,7 @@ static int decide(void *arg, struct ct_err *err)
 		if (!d)
 			sleep_ms(1000);
 	}
-	s->report->frozen_ms = now_ms() - s->frozen_at;
+	s->report->frozen_ms = s->report->confirmed_ms = (now_us() - s->frozen_at) / 1000;   /* not known better */
 	if (d == D_COMMITTED)
 		return 0;
 	if (d == D_ABORTED)
@@ -293,7 +311,7 @@ static void source_progress(const char *what, void *arg)
 {
 	struct source *s = arg;
 	if (!strcmp(what, "freezing"))
-		s->frozen_at = now_ms();
+		s->frozen_at = now_us();
 	cr_trace("%lld migrate: %s\n", now_ms(), what);
 	phase(s, what);
 }

@@ -22,6 +22,7 @@ struct migrate_report {
 	uint64_t final_bytes;                 /* the frozen round: the image with page references */
 	uint64_t pages_referenced;            /* pages the final image did not have to carry */
 	long long frozen_ms;                  /* from freeze to the destination running it */
+	long long confirmed_ms;               /* from freeze to the destination's DONE reaching us */
 	long long dump_ms;                    /* of which: freeze to the image sent */
 	long long ready_ms;                   /* image sent to the destination's READY */
 	long long restore_ms;                 /* the destination's restore, as it measured it */

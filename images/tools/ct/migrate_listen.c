@@ -410,10 +410,31 @@ static void fault(char what[16])
 		what[strcspn(what, "\n")] = 0;
 }
 
+static int open_announcer(const char *name, pid_t init, struct hostnet_announcer *garp, struct ct_err *err);
+
+/* What a serving child does on COMMIT, for a copy whose serving child died past its seal: the
+ * copy goes on the network and runs (it is the only one: its source, in doubt, asks and hears
+ * "committed"). */
+static void finish_commit(const char *name)
+{
+	pid_t init;
+	struct hostnet_announcer garp = { .fd = -1 };
+	if (container_state(name, &init) != CT_RUNNING)
+		return;
+	container_link_up(name, NULL);
+	set_frozen(name, false);
+	struct ct_err ignored;
+	if (open_announcer(name, init, &garp, &ignored) == 0 && garp.fd >= 0) {
+		hostnet_announce(&garp);
+		close(garp.fd);
+	}
+}
+
 /* With the arrival lock held: an earlier arrival of NAME that died (its directory is left, see
- * serve) is undone. Never decided, it is sealed aborted and its copy (restored and held frozen,
+ * serve) is settled. Never decided, it is sealed aborted and its copy (restored and held frozen,
  * never let go: the container did not exist here before it) destroyed, so the name is free to
- * arrive again and a source asking hears "aborted" of a copy that will never run. */
+ * arrive again and a source asking hears "aborted" of a copy that will never run. Committed, its
+ * copy is let go: the source gives its own up once it asks. */
 static void undo_dead_arrival(const char *name)
 {
 	char dir[256], path[320];
@@ -423,9 +444,38 @@ static void undo_dead_arrival(const char *name)
 		return;
 	snprintf(path, sizeof(path), "%s/id", dir);
 	/* Without its id it died before accepting anything, let alone restoring. */
-	if (read_id(path, &id) && seal(id, D_ABORTED) == D_ABORTED && config_exists(name) && cgroup_frozen(name))
-		container_destroy(name, true, NULL);
+	char d = read_id(path, &id) ? seal(id, D_ABORTED) : 0;
+	if (d && config_exists(name) && cgroup_frozen(name)) {
+		if (d == D_ABORTED)
+			container_destroy(name, true, NULL);
+		else
+			finish_commit(name);
+	}
 	remove_tree(dir, NULL);
+}
+
+/* After a serving child died (killed, or crashed: it exits 0 or 1 otherwise, its arrival
+ * settled): every arrival whose lock is free is one nobody is bringing here any more. */
+static void settle_dead_arrivals(void)
+{
+	DIR *d = opendir(MIG_DIR);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct ct_err ignored;
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "decisions") || parse_container_name(e->d_name, &ignored) < 0)
+			continue;
+		pid_t p = fork();   /* the lock goes with the process that took it */
+		if (p == 0) {
+			if (arrival_lock(e->d_name, 0, &ignored) == 0)
+				undo_dead_arrival(e->d_name);
+			_exit(0);
+		}
+		if (p > 0)
+			waitpid(p, NULL, 0);
+	}
+	closedir(d);
 }
 
 /* A source in doubt asks what became of its migration (id) of NAME. Whoever is bringing NAME here
@@ -643,19 +693,26 @@ static void __attribute__((noreturn)) serve(int sock)
 	}
 	if (recv_reply(sock, &type, &ignored, sizeof(ignored), COMMIT_TIMEOUT_MS, &err) < 0 || type != F_COMMIT)
 		goto quiet;
+	long long committed_at = now_us();
 	/* A source that gave up waiting may have asked meanwhile and been told "aborted". */
 	if (seal(h.id, D_COMMITTED) != D_COMMITTED)
 		goto quiet;
+	if (!strcmp(lose, "crash-committed"))
+		_exit(9);   /* tests: the serving child dies with the commit sealed, the copy still held */
 	cr_trace("%lld serve: commit\n", now_ms());
 	container_link_up(h.name, NULL);
 	set_frozen(h.name, false);
+	long long running_at = now_us();
 	cr_trace("%lld serve: thawed\n", now_ms());
 	if (garp.fd >= 0)
 		hostnet_announce(&garp);
-	if (!strcmp(lose, "lose-done"))
+	if (!strcmp(lose, "lose-done")) {
 		shutdown(sock, SHUT_RDWR);
-	else
-		send_frame(sock, F_DONE, NULL, 0, NULL, 0);
+	} else {
+		long long sent_at = now_us();
+		struct done_timing t = { (uint32_t)(sent_at - committed_at), (uint32_t)(sent_at - running_at) };
+		send_frame(sock, F_DONE, &t, sizeof(t), NULL, 0);
+	}
 	cr_trace("%lld serve: done\n", now_ms());
 	/* Repeated for a frame lost on a busy link; the source no longer waits for these. */
 	for (int i = 0; i < 2 && garp.fd >= 0; i++) {
@@ -695,6 +752,11 @@ quiet:
 	_exit(1);
 }
 
+static void child_ended(int sig)
+{
+	(void)sig;
+}
+
 int migrate_listen(int port)
 {
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -704,11 +766,20 @@ int migrate_listen(int port)
 		fprintf(stderr, "ct: listening on port %d: %s\n", port, strerror(errno));
 		return 1;
 	}
-	signal(SIGCHLD, SIG_IGN);   /* children reap themselves */
+	/* A child's end interrupts accept: reaped, and if it died its arrival is settled here. */
+	struct sigaction sa = { .sa_handler = child_ended };
+	sigaction(SIGCHLD, &sa, NULL);
 	protect_from_oom();
+	settle_dead_arrivals();   /* those of a listener before us */
 	for (;;) {
-		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC), accept_errno = errno;
+		bool died = false;
+		for (int st; (waitpid(-1, &st, WNOHANG)) > 0;)
+			died |= !WIFEXITED(st) || WEXITSTATUS(st) > 1;
+		if (died)
+			settle_dead_arrivals();
 		if (c < 0) {
+			errno = accept_errno;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			fprintf(stderr, "ct: accept: %s\n", strerror(errno));

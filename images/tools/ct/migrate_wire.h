@@ -31,6 +31,15 @@ enum { F_HELLO = 1, F_ACCEPT, F_ERROR, F_PAGES, F_ROUND_END, F_IMAGE, F_READY, F
  * (A source that learned the outcome by asking sends none: it may ask again until it has acted.) */
 #define FORGET_WAIT_MS 2000
 
+/* F_DONE's payload: when, on the destination's own clock, the container ran again. The source
+ * places that instant on its clock (half the COMMIT -> DONE round trip, less the time the
+ * destination held the COMMIT, is the DONE's way back), so the frozen time it reports ends when the
+ * container runs there, not when it hears so. The clocks need not agree: only spans travel. */
+struct done_timing {
+	uint32_t held_us;     /* COMMIT received -> DONE sent */
+	uint32_t running_us;  /* thawed -> DONE sent */
+};
+
 #define PREPARE_MAX 4096   /* a description: header, container record, empty log */
 #define BUILT_TIMEOUT_MS 30000   /* the source, pre-copy done, waits this long for the destination's build */
 
@@ -43,7 +52,7 @@ enum { D_ABORTED = 'a', D_COMMITTED = 'c' };
 
 /* Tests only: makes the destination lose the COMMIT ("lose-commit") or the DONE ("lose-done"), the
  * two messages whose loss leaves the source in doubt, or its serving child die with the copy
- * restored and held ("crash-restored"). */
+ * restored and held, before READY ("crash-restored") or past its commit's seal ("crash-committed"). */
 #define MIG_FAULT_FILE CT_RUN_DIR "/migrate.fault"
 
 struct frame { uint32_t type, len; };

@@ -28,6 +28,7 @@ void close_fds_except(const int *keep, int n);
 /* Sleeps for ms milliseconds. */
 void sleep_ms(int ms);
 long long now_ms(void);
+long long now_us(void);   /* CLOCK_MONOTONIC, as now_ms */
 
 #define CLEANUP_FD __attribute__((cleanup(close_fdp)))
 void close_fdp(int *fd);

@@ -637,7 +637,7 @@ describe('AgentClient checkpoint images', () => {
 describe('AgentClient migrate', () => {
   const REPORT = {
     name: 'web', dest: '10.0.0.2', rounds: 2, round_bytes: [1245184, 40960], final_bytes: 81234,
-    pages_referenced: 290, frozen_ms: 410, total_ms: 2950, processes: 3, pages: 312, fs_bytes: 0,
+    pages_referenced: 290, frozen_ms: 410, confirmed_ms: 418, total_ms: 2950, processes: 3, pages: 312, fs_bytes: 0,
   };
 
   it('sends name and dest, routes the migration phases to the call and returns the typed report', async () => {

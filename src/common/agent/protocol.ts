@@ -111,8 +111,12 @@ export interface MigrateReport {
   final_bytes: number;
   /** Pages (4 KiB) the frozen round did not have to carry. */
   pages_referenced: number;
-  /** The downtime: from the freeze to the destination running the container. */
+  /** The downtime: from the freeze to the destination running the container (the destination's
+   * thaw, placed on the source's clock from the DONE's timing). */
   frozen_ms: number;
+  /** From the freeze to the destination's DONE reaching the source: the source's copy is held
+   * until then (a little past the downtime). */
+  confirmed_ms: number;
   total_ms: number;
   processes: number;
   pages: number;
@@ -442,6 +446,7 @@ const RESULT_CHECKS: { [O in Op]: Check<OpResult<O>> } = {
       final_bytes: field(o, 'final_bytes', integer, path),
       pages_referenced: field(o, 'pages_referenced', integer, path),
       frozen_ms: field(o, 'frozen_ms', integer, path),
+      confirmed_ms: field(o, 'confirmed_ms', integer, path),
       total_ms: field(o, 'total_ms', integer, path),
       processes: field(o, 'processes', integer, path),
       pages: field(o, 'pages', integer, path),
