@@ -5,6 +5,9 @@ import { build, preview, type PreviewServer } from 'vite';
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-quic', '--no-first-run', '--disable-sync',
+  // Two tabs drive one cluster: the tab not in front must keep rendering and running its timers
+  // (a person switches to it to look; a test reads both at once).
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
 ];
 
 export function launchChromium(): Promise<Browser> {

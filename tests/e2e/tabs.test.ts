@@ -77,10 +77,12 @@ describe('two tabs of the page', () => {
     await expect.poll(async () => Number((await otherTabs.locator('td').nth(1).innerText()).trim()), { timeout: 10_000 })
       .toBeGreaterThan(0);
     await tab1.screenshot({ path: '.build/tabs.png', fullPage: true });
+    await containerTerminal(tab1, 'node1', 'a').getByRole('button', { name: 'Close the terminal of a' }).click();
     expect(pageErrors).toEqual([]);
   });
 
   it('moves a running container from tab 1 to a host of tab 2 with "Move to…", its counter going on there', async () => {
+    await tab1.bringToFront();   // as for the person clicking in it
     await createContainer(tab1, 'node1', { name: 'mig' });
     await openContainerTerminal(tab1, 'node1', 'mig');
     await typeInContainer(tab1, 'node1', 'mig', '(ctdemo count 300 > /dev/console 2>&1 < /dev/null &); echo counting\n');
@@ -149,6 +151,7 @@ describe('two tabs of the page', () => {
   });
 
   it('moves a container by dragging its row onto a host card, and shows a failure\'s reason on the row', async () => {
+    await tab2.bringToFront();   // the tab the person drags in
     // Drag and drop within tab 2, node3 -> node4: the HTML5 drag events with one DataTransfer, as a browser sends them (Playwright's mouse
     // drag does not reach the drop here).
     const transfer = await tab2.evaluateHandle('new DataTransfer()');
