@@ -30,6 +30,12 @@ describe('a booted host', () => {
     expect(host.state).toBe('running');
   });
 
+  it('has v86 compile one guest page per wasm module (EmulatedHost: JIT_PAGES_PER_MODULE)', () => {
+    const cpu = (host as unknown as { emulator: { v86: { cpu: { wm: { exports: { get_jit_config(i: number): number } } } } } })
+      .emulator.v86.cpu;
+    expect(cpu.wm.exports.get_jit_config(1)).toBe(1);
+  });
+
   it('is a 32-bit x86 Linux', async () => {
     expect(await sh('uname -m')).toBe('i686');
     expect(await sh('uname -s')).toBe('Linux');

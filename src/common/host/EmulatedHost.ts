@@ -68,9 +68,23 @@ const PROMPT = /# (?:\x1b\[6n)?$/;
 interface V86Internals {
   readonly bus: { send(event: 'virtio-console0-input-bytes' | 'net0-receive', data: Uint8Array): void };
   readonly v86?: {
-    cpu?: { devices?: { virtio_console?: { virtio?: { queues?: ReadonlyArray<VirtQueue | undefined> } } } };
+    cpu?: {
+      devices?: { virtio_console?: { virtio?: { queues?: ReadonlyArray<VirtQueue | undefined> } } };
+      /** The wasm export: 1 = MAX_PAGES, the guest pages one compiled module may span (3 by default). */
+      set_jit_config?(index: number, value: number): void;
+    };
   };
 }
+
+/**
+ * Guest pages per wasm module v86 compiles. The browser's engine later recompiles every hot module
+ * with its optimizing compiler, on background threads, at a cost that grows faster than the module:
+ * with v86's 3 pages a module reached ~220 KB of wasm and took ~700 ms each, 29-43 s of CPU in half
+ * a minute of migrations, taking the CPU from the emulators themselves on a 2-core machine (the
+ * same work ran 5x slower in some windows than in others). One page cut that CPU ~3x and the
+ * frozen time of workload (b) from ~330 to ~200 ms; steady throughput (fork+exec) did not move.
+ */
+const JIT_PAGES_PER_MODULE = 1;
 
 interface VirtQueue {
   /** Truthy once the guest driver has set the queue up (v86 returns an address). */
@@ -288,6 +302,10 @@ export class EmulatedHost implements Host {
     emulator.add_listener('virtio-console0-output-bytes', (bytes: Uint8Array) => {
       // Copied: listeners may keep or transfer it, and the array belongs to v86.
       this.agentEmitter.fire(bytes.slice());
+    });
+    // Before the guest runs: a cold boot starts at this event, a restore after it.
+    emulator.add_listener('emulator-loaded', () => {
+      internals(emulator).v86?.cpu?.set_jit_config?.(1, JIT_PAGES_PER_MODULE);
     });
     return emulator;
   }
