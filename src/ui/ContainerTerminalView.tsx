@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Terminal } from '@xterm/xterm';
 import type { AgentClient, TerminalSession } from '../common/agent/AgentClient';
 import type { Disposable } from '../common/util/Emitter';
@@ -7,14 +7,23 @@ import { XtermPane } from './XtermPane';
 
 type Status = { kind: 'opening' } | { kind: 'open'; session: number } | { kind: 'exited'; code: number } | { kind: 'failed'; message: string };
 
-/** A shell in a container (AgentClient.openTerminal), in a closable panel. */
-export function ContainerTerminalView({ agent, host, name, onClose }: {
+/**
+ * A shell in a container (AgentClient.openTerminal), in a closable panel. It scrolls into view when
+ * it opens and whenever `reveal` changes (its Terminal button clicked again): a panel opened below
+ * the fold would show nothing, as xterm.js draws only while the terminal is on screen.
+ */
+export function ContainerTerminalView({ agent, host, name, reveal, onClose }: {
   agent: AgentClient;
   host: string;
   name: string;
+  reveal: number;
   onClose: () => void;
 }) {
   const [status, setStatus] = useState<Status>({ kind: 'opening' });
+  const panel = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    panel.current?.scrollIntoView({ block: 'nearest' });
+  }, [reveal]);
   // Bumped by "Reopen": a new terminal and a new shell.
   const [generation, setGeneration] = useState(0);
   const connect = useCallback((terminal: Terminal) => {
@@ -58,7 +67,7 @@ export function ContainerTerminalView({ agent, host, name, onClose }: {
     : status.kind === 'exited' ? `exited (${status.code})`
     : 'failed';
   return (
-    <div className="term-panel" data-testid="container-terminal" data-host={host} data-container={name} data-status={status.kind}>
+    <div className="term-panel" ref={panel} data-testid="container-terminal" data-host={host} data-container={name} data-status={status.kind}>
       <div className="term-head">
         <span className="term-title">{name}</span>
         <span className="muted">on {host} · {label}</span>

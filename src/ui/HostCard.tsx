@@ -13,7 +13,8 @@ import { TerminalView } from './TerminalView';
 /** A host of this tab: its state and identity, its console, its containers and their terminals. */
 export function HostCard({ session, node, consoleOpen: initiallyOpen }: { session: PanelSession; node: ClusterNode; consoleOpen: boolean }) {
   const [consoleOpen, setConsoleOpen] = useState(initiallyOpen);
-  const [terminals, setTerminals] = useState<string[]>([]);
+  // Open terminals, each with how many times its Terminal button was clicked (it scrolls into view).
+  const [terminals, setTerminals] = useState<{ name: string; reveal: number }[]>([]);
   const [dialog, setDialog] = useState(false);
   const { state } = node;
   const running = state === 'running';
@@ -21,9 +22,11 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
   const ready = node.ready;
   const hostError = session.ops.hostErrorOf(node.name);
   // A terminal outlives its container only until the container is gone from the list.
-  const open = terminals.filter((name) => node.containers.some((c) => c.name === name));
-  const openTerminal = (name: string) => setTerminals((list) => (list.includes(name) ? list : [...list, name]));
-  const closeTerminal = (name: string) => setTerminals((list) => list.filter((n) => n !== name));
+  const open = terminals.filter((t) => node.containers.some((c) => c.name === t.name));
+  const openTerminal = (name: string) => setTerminals((list) => (list.some((t) => t.name === name)
+    ? list.map((t) => (t.name === name ? { name, reveal: t.reveal + 1 } : t))
+    : [...list, { name, reveal: 0 }]));
+  const closeTerminal = (name: string) => setTerminals((list) => list.filter((t) => t.name !== name));
   const drop = useHostDrop(session, node.name);
   const migrations = session.ops.migrationsFrom(node.name);
 
@@ -71,8 +74,9 @@ export function HostCard({ session, node, consoleOpen: initiallyOpen }: { sessio
         <ContainerList session={session} node={node} onOpenTerminal={openTerminal} />
       </div>
 
-      {open.map((name) => (
-        <ContainerTerminalView key={name} agent={node.agent} host={node.name} name={name} onClose={() => closeTerminal(name)} />
+      {open.map(({ name, reveal }) => (
+        <ContainerTerminalView key={name} agent={node.agent} host={node.name} name={name} reveal={reveal}
+          onClose={() => closeTerminal(name)} />
       ))}
 
       {dialog && <CreateContainerDialog session={session} nodeName={node.name} onClose={() => setDialog(false)} />}

@@ -16,7 +16,15 @@ export function launchChromium(): Promise<Browser> {
 
 /** Builds the static site as a teacher would host it and serves it on a free local port. */
 export async function serveBuiltSite(): Promise<{ url: string; close: () => Promise<void> }> {
-  await build({ logLevel: 'warn', build: { outDir: '.build/site', emptyOutDir: true } });
+  // Vite builds for the NODE_ENV it finds, and vitest sets "test": that gave React's development
+  // build (StrictMode opened every terminal twice). The site a teacher hosts is the production one.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ logLevel: 'error', mode: 'production', build: { outDir: '.build/site', emptyOutDir: true } });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
   const server: PreviewServer = await preview({
     logLevel: 'warn', build: { outDir: '.build/site' }, preview: { host: '127.0.0.1', port: 0, strictPort: false },
   });
