@@ -45,5 +45,7 @@ export async function hostTraces(guest: TestGuest, name: string): Promise<string
   return guest.sh(
     `{ ls /sys/fs/cgroup/ct 2>/dev/null | grep -x '${name}'; grep -F '/var/lib/ct/${name}/' /proc/mounts; ` +
     `ls /run/ct 2>/dev/null | grep -E '^${name}\\.(pid|mon)$'; ip -o link | grep -o ' vc[0-9]*'; ` +
-    `ps -o comm | grep -x ct-monitor; } | cat`);
+    // A monitor that has exited stays a zombie until the host's init reaps it (busybox init: within
+    // about a second); it released everything before its exit, so only a live one is a trace.
+    `ps -o stat,comm | awk '$1 !~ /^Z/ && $2 == "ct-monitor" { print $2 }'; } | cat`);
 }

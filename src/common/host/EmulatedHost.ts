@@ -81,8 +81,9 @@ interface V86Internals {
  * with its optimizing compiler, on background threads, at a cost that grows faster than the module:
  * with v86's 3 pages a module reached ~220 KB of wasm and took ~700 ms each, 29-43 s of CPU in half
  * a minute of migrations, taking the CPU from the emulators themselves on a 2-core machine (the
- * same work ran 5x slower in some windows than in others). One page cut that CPU ~3x and the
- * frozen time of workload (b) from ~330 to ~200 ms; steady throughput (fork+exec) did not move.
+ * same work ran 5x slower in some windows than in others). One page cut that CPU ~3x, the frozen
+ * time of migration workload (b) from 345 to ~185 ms and cold boot from ~3.6 to ~2.7 s; the restore
+ * from the saved state takes ~100 ms more (more modules), steady throughput (fork+exec) is the same.
  */
 const JIT_PAGES_PER_MODULE = 1;
 
